@@ -1,0 +1,177 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Config is a parsed Hugging Face config.json: the fields every architecture shares, plus the raw JSON from
+// which each architecture decodes its own typed config (unknown fields are ignored).
+type Config struct {
+	// Path is the config.json file this was read from ("" when parsed from bytes).
+	Path string
+	// Architectures is HF's `architectures` list; Architectures[0] names the model class.
+	Architectures []string
+	// ModelType is HF's `model_type` (e.g. "llama", "gpt2").
+	ModelType string
+	// Raw holds every top-level field of the file.
+	Raw map[string]json.RawMessage
+}
+
+// LoadConfig reads config.json from a checkpoint folder or a file path.
+func LoadConfig(path string) (*Config, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "config.json")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return ParseConfig(data, path)
+}
+
+// ParseConfig parses config.json bytes; path is used in error messages only.
+func ParseConfig(data []byte, path string) (*Config, error) {
+	if path == "" {
+		path = "config.json"
+	}
+	c := &Config{Path: path}
+	if err := json.Unmarshal(data, &c.Raw); err != nil {
+		return nil, fmt.Errorf("config: %s: not a JSON object: %w", path, err)
+	}
+	if err := c.Decode(&struct {
+		Architectures *[]string `json:"architectures"`
+		ModelType     *string   `json:"model_type"`
+	}{&c.Architectures, &c.ModelType}); err != nil {
+		return nil, err
+	}
+	if c.ModelType == "" && len(c.Architectures) == 0 {
+		return nil, fmt.Errorf("config: %s: neither \"model_type\" nor \"architectures\" is set", path)
+	}
+	return c, nil
+}
+
+// Class returns the model class (architectures[0]) or "".
+func (c *Config) Class() string {
+	if len(c.Architectures) == 0 {
+		return ""
+	}
+	return c.Architectures[0]
+}
+
+// Has reports whether the config sets key to a non-null value.
+func (c *Config) Has(key string) bool {
+	v, ok := c.Raw[key]
+	return ok && !bytes.Equal(bytes.TrimSpace(v), []byte("null"))
+}
+
+// Decode unmarshals the config into v (a pointer to a struct with json tags; unknown fields are ignored) and
+// fails, naming every one of them, if any key of required is missing or null.
+func (c *Config) Decode(v any, required ...string) error {
+	var missing []string
+	for _, k := range required {
+		if !c.Has(k) {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("config: %s: missing required field(s) %s", c.Path, strings.Join(quoteAll(missing), ", "))
+	}
+	all, err := json.Marshal(c.Raw)
+	if err != nil {
+		return fmt.Errorf("config: %s: %w", c.Path, err)
+	}
+	if err := json.Unmarshal(all, v); err != nil {
+		return fmt.Errorf("config: %s: %w", c.Path, err)
+	}
+	return nil
+}
+
+// HeadConfig holds the task-head fields of an HF config (PretrainedConfig semantics).
+type HeadConfig struct {
+	// NumLabels is len(id2label) when id2label is set, else num_labels, else 2 (HF's default).
+	NumLabels int
+	// ProblemType is "regression", "single_label_classification", "multi_label_classification" or "" (decided
+	// from num_labels and the labels' dtype at loss time, as HF does).
+	ProblemType string
+	// ID2Label maps class ids to names.
+	ID2Label map[int]string
+	// PadTokenID is pad_token_id, or nil when unset.
+	PadTokenID *int
+}
+
+// Head decodes the task-head fields.
+func (c *Config) Head() (HeadConfig, error) {
+	var raw struct {
+		ID2Label    map[string]string `json:"id2label"`
+		NumLabels   *int              `json:"num_labels"`
+		ProblemType *string           `json:"problem_type"`
+		PadTokenID  *int              `json:"pad_token_id"`
+	}
+	if err := c.Decode(&raw); err != nil {
+		return HeadConfig{}, err
+	}
+	h := HeadConfig{NumLabels: 2, PadTokenID: raw.PadTokenID, ID2Label: map[int]string{}}
+	if raw.ProblemType != nil {
+		h.ProblemType = *raw.ProblemType
+		if !slices.Contains([]string{"regression", "single_label_classification", "multi_label_classification"}, h.ProblemType) {
+			return h, fmt.Errorf("config: %s: unknown problem_type %q", c.Path, h.ProblemType)
+		}
+	}
+	if raw.NumLabels != nil {
+		h.NumLabels = *raw.NumLabels
+	}
+	if len(raw.ID2Label) > 0 {
+		keys := make([]string, 0, len(raw.ID2Label))
+		for k := range raw.ID2Label {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			id, err := strconv.Atoi(k)
+			if err != nil {
+				return h, fmt.Errorf("config: %s: id2label key %q is not an integer", c.Path, k)
+			}
+			h.ID2Label[id] = raw.ID2Label[k]
+		}
+		h.NumLabels = len(raw.ID2Label)
+	}
+	if h.NumLabels < 1 {
+		return h, fmt.Errorf("config: %s: num_labels must be >= 1, got %d", c.Path, h.NumLabels)
+	}
+	return h, nil
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = strconv.Quote(x)
+	}
+	return out
+}
+
+// positive checks that every named int field of a decoded config struct is > 0.
+func positive(path string, fields map[string]int) error {
+	var bad []string
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if fields[k] <= 0 {
+			bad = append(bad, fmt.Sprintf("%s=%d", k, fields[k]))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("config: %s: must be positive: %s", path, strings.Join(bad, ", "))
+	}
+	return nil
+}
