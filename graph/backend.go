@@ -76,3 +76,6 @@ func NewBackend(config string) (b backends.Backend, err error) {
 	}
 	return b, nil
 }
+
+// XLAAvailable reports whether this binary was built with the XLA backend (cgo, no noxla tag).
+func XLAAvailable() bool { return xlaCompiledIn }

@@ -127,8 +127,8 @@ func gemmDotVJP(node, v *Node, _ shapes.Shape) []*Node {
 		return []*Node{Mul(v, b), Mul(v, a)}
 	case a.Rank() == 2 && b.Rank() == 1: // [m,k]·[k] -> [m]
 		return []*Node{
-			DotGeneral(InsertAxes(v, -1), []int{}, []int{}, InsertAxes(b, 0), []int{}, []int{}), // [m,1]x[1,k]
-			DotGeneral(v, []int{0}, nil, a, []int{0}, nil),                                      // [k]
+			DotGeneral(v, nil, nil, b, nil, nil),           // outer product [m,k]
+			DotGeneral(v, []int{0}, nil, a, []int{0}, nil), // [k]
 		}
 	case a.Rank() == 2 && b.Rank() == 2: // [m,k]·[k,n] -> [m,n]
 		return []*Node{

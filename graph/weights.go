@@ -89,3 +89,25 @@ func contains(list []string, prefix string) bool {
 	}
 	return false
 }
+
+// LoadModel reads config.json and the safetensors weights of a checkpoint folder and builds the model.
+func LoadModel(dir string) (*Model, map[string]*tensors.Tensor, error) {
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := NewModel(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	ck, err := safetensors.Open(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ck.Close()
+	w, err := LoadWeights(m, ck)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, w, nil
+}

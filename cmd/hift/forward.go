@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/hift-go/hift/graph"
+	"github.com/hift-go/hift/io/safetensors"
+	"github.com/spf13/cobra"
+)
+
+// ForwardOptions are the flags of `hift forward`.
+type ForwardOptions struct {
+	f      *factory
+	Model  string
+	Inputs string
+	Out    string
+	Grads  bool
+	Hidden bool
+}
+
+func newForwardCmd(f *factory, runF func(*ForwardOptions) error) *cobra.Command {
+	opts := &ForwardOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "forward --model DIR --inputs FILE.safetensors --out FILE.safetensors [--grads]",
+		Short: "Run a model once in float32 and write logits, loss and (optionally) every gradient",
+		Long: `forward runs the checkpoint in DIR on the batch in --inputs (tensors input_ids, attention_mask and
+optionally token_type_ids, labels, start_positions/end_positions, as in the golden fixtures) and writes
+logits (QA: start_logits, end_logits), loss when labels are given, and with --grads grad.<HF name> for every
+parameter. It is the cross-implementation check to run against transformers.`,
+		Example: `  hift forward --model testdata/fixtures/llama_causal_lm \
+    --inputs testdata/fixtures/llama_causal_lm/inputs.safetensors --out out.safetensors --grads`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Model == "" || opts.Inputs == "" || opts.Out == "" {
+				return badInput("forward needs --model, --inputs and --out")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runForward(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Model, "model", "", "checkpoint folder (config.json + safetensors)")
+	cmd.Flags().StringVar(&opts.Inputs, "inputs", "", "safetensors file with the batch")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "safetensors file to write")
+	cmd.Flags().BoolVar(&opts.Grads, "grads", false, "also write grad.<name> for every parameter (needs labels)")
+	cmd.Flags().BoolVar(&opts.Hidden, "hidden-states", false, "also write hidden_states.<i>")
+	return cmd
+}
+
+func runForward(opts *ForwardOptions) error {
+	m, weights, err := graph.LoadModel(opts.Model)
+	if err != nil {
+		return err
+	}
+	batch, err := graph.LoadBatch(opts.Inputs)
+	if err != nil {
+		return err
+	}
+	if opts.Grads {
+		if _, ok := batch["labels"]; !ok {
+			if _, ok := batch["start_positions"]; !ok {
+				return badInput("--grads needs a loss, but %s has no labels", opts.Inputs)
+			}
+		}
+	}
+	b, err := opts.f.Backend()
+	if err != nil {
+		return err
+	}
+	out, err := graph.RunForward(b, m, weights, batch, graph.ForwardOptions{Grads: opts.Grads, Hidden: opts.Hidden})
+	if err != nil {
+		return err
+	}
+	recs, err := graph.ToSafetensors(out)
+	if err != nil {
+		return err
+	}
+	if err := safetensors.WriteFile(opts.Out, recs, map[string]string{"format": "pt", "producer": "hift " + Version}); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.f.stderr, "wrote %d tensors to %s\n", len(recs), opts.Out)
+	return nil
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hift-go/hift/graph"
+	"github.com/spf13/cobra"
+)
+
+// InspectOptions are the flags of `hift inspect`.
+type InspectOptions struct {
+	f    *factory
+	Path string
+	JSON bool
+}
+
+func newInspectCmd(f *factory, runF func(*InspectOptions) error) *cobra.Command {
+	opts := &InspectOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "inspect PATH",
+		Short: "Show the architecture, parameter count, HiFT units and tensors of a checkpoint",
+		Long: `inspect reads the safetensors header(s) of a checkpoint folder, an index file or a single .safetensors
+file (no tensor data) and, when config.json is beside it, the detected architecture and its HiFT units.`,
+		Example: `  hift inspect testdata/fixtures/llama_causal_lm
+  hift inspect --json model.safetensors`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Path = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runInspect(opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "machine-readable JSON output")
+	return cmd
+}
+
+func runInspect(opts *InspectOptions) error {
+	in, err := graph.Inspect(opts.Path)
+	if err != nil {
+		return err
+	}
+	out := opts.f.stdout
+	if opts.JSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(in)
+	}
+	fmt.Fprintf(out, "path:         %s\n", in.Path)
+	fmt.Fprintf(out, "files:        %s\n", strings.Join(in.Files, ", "))
+	if in.Architecture != "" {
+		fmt.Fprintf(out, "architecture: %s (model_type %s, task %s)\n", in.Architecture, in.ModelType, in.Task)
+	} else {
+		fmt.Fprintf(out, "architecture: unknown (%s)\n", in.ArchError)
+	}
+	fmt.Fprintf(out, "parameters:   %d (%s)\n", in.Parameters, humanBytes(in.Bytes))
+	if len(in.Units) > 0 {
+		fmt.Fprintf(out, "HiFT units:   %d\n", len(in.Units))
+		for i, u := range in.Units {
+			fmt.Fprintf(out, "  %3d  %-40s %12d\n", i, u.Name, u.Parameters)
+		}
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDTYPE\tSHAPE\tBYTES")
+	for _, t := range in.Tensors {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%d\n", t.Name, t.DType, t.Shape, t.Bytes)
+	}
+	return tw.Flush()
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,119 @@
+package graph
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/hift-go/hift/io/safetensors"
+)
+
+// TensorRow is one tensor of an inspected checkpoint.
+type TensorRow struct {
+	Name  string `json:"name"`
+	DType string `json:"dtype"`
+	Shape []int  `json:"shape"`
+	Bytes int64  `json:"bytes"`
+	File  string `json:"file"`
+}
+
+// Inspection describes a checkpoint folder or safetensors file.
+type Inspection struct {
+	Path         string            `json:"path"`
+	Files        []string          `json:"files"`
+	Architecture string            `json:"architecture,omitempty"` // HF class, when config.json is found and supported
+	ModelType    string            `json:"model_type,omitempty"`
+	Task         Task              `json:"task,omitempty"`
+	ArchError    string            `json:"architecture_error,omitempty"` // why no architecture was detected
+	Parameters   int64             `json:"parameters"`                   // elements of floating-point tensors in the files
+	Bytes        int64             `json:"bytes"`
+	Units        []UnitRow         `json:"units,omitempty"`
+	Tensors      []TensorRow       `json:"tensors"`
+	Metadata     map[string]string `json:"metadata,omitempty"`
+}
+
+// UnitRow is one HiFT unit with its parameter count.
+type UnitRow struct {
+	Name       string `json:"name"`
+	Parameters int64  `json:"parameters"`
+}
+
+// Inspect reads the safetensors header(s) at path (a folder, an index or a file) and, when a config.json sits
+// beside them, the architecture it describes. No tensor data is read.
+func Inspect(path string) (*Inspection, error) {
+	ck, err := safetensors.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	in := &Inspection{Path: path, Files: ck.Files(), Metadata: ck.Metadata()}
+	for _, name := range ck.Names() {
+		info, _ := ck.Info(name)
+		row := TensorRow{Name: name, DType: string(info.DType), Shape: info.Shape,
+			Bytes: info.Offsets[1] - info.Offsets[0], File: filepath.Base(info.File)}
+		in.Tensors = append(in.Tensors, row)
+		in.Bytes += row.Bytes
+		if info.DType.IsFloat() {
+			in.Parameters += int64(info.NumElements())
+		}
+	}
+	dir := path
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
+		cfg, err := LoadConfig(dir)
+		if err == nil {
+			in.ModelType = cfg.ModelType
+			var m *Model
+			if m, err = NewModel(cfg); err == nil {
+				in.Architecture, in.Task = m.Class, m.Task
+				for _, u := range m.Units {
+					var n int64
+					for _, p := range u.Params {
+						s, _ := m.Param(p)
+						n += int64(s.NumElements())
+					}
+					in.Units = append(in.Units, UnitRow{Name: u.Name, Parameters: n})
+				}
+			}
+		}
+		if err != nil {
+			in.ArchError = err.Error()
+		}
+	} else {
+		in.ArchError = "no config.json beside the weights"
+	}
+	return in, nil
+}
+
+// ToSafetensors converts GoMLX tensors to safetensors records (float32, float64, int64, int32 and bool).
+func ToSafetensors(ts map[string]*tensors.Tensor) ([]safetensors.Tensor, error) {
+	var out []safetensors.Tensor
+	for _, name := range SortedKeys(ts) {
+		t := ts[name]
+		var dt safetensors.DType
+		switch t.DType() {
+		case dtypes.Float32:
+			dt = safetensors.DType("F32")
+		case dtypes.Float64:
+			dt = safetensors.DType("F64")
+		case dtypes.Int64:
+			dt = safetensors.DType("I64")
+		case dtypes.Int32:
+			dt = safetensors.DType("I32")
+		case dtypes.Bool:
+			dt = safetensors.DType("BOOL")
+		default:
+			return nil, fmt.Errorf("tensor %q: dtype %s cannot be written", name, t.DType())
+		}
+		var data []byte
+		if err := t.ConstBytes(func(b []byte) { data = append([]byte(nil), b...) }); err != nil {
+			return nil, fmt.Errorf("tensor %q: %w", name, err)
+		}
+		out = append(out, safetensors.Tensor{Name: name, DType: dt, Shape: t.Shape().Dimensions, Data: data})
+	}
+	return out, nil
+}
