@@ -94,3 +94,22 @@ func FuzzHeader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIndex feeds arbitrary bytes to the index parser: it must never panic,
+// and an accepted index has a non-empty weight_map of strings.
+func FuzzIndex(f *testing.F) {
+	total, _ := encodeIndex(24, map[string]string{"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"})
+	for _, seed := range []string{string(total), `{"weight_map":{"a":"x"}}`, `{"metadata":null,"weight_map":{"a":"x","a":"y"}}`,
+		`{"metadata":{"total_size":1e3,"x":[1,{"y":null}]},"weight_map":{"a":"x"}}`, `{"weight_map":{}}`, `[]`, ``} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		idx, err := parseIndex(data)
+		if err != nil {
+			return
+		}
+		if len(idx.weightMap) == 0 || idx.metadata == nil {
+			t.Fatalf("accepted index %+v", idx)
+		}
+	})
+}

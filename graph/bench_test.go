@@ -1,0 +1,87 @@
+package graph
+
+import (
+	"fmt"
+	"testing"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// llama4x256 is the issue's "4-layer 256-wide LLaMA" benchmark config (V 1024, I 688, 4 heads).
+const llama4x256 = `{"architectures":["LlamaForCausalLM"],"model_type":"llama","vocab_size":1024,"hidden_size":256,
+"intermediate_size":688,"num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":4,"rms_norm_eps":1e-6,
+"max_position_embeddings":512,"pad_token_id":0}`
+
+// forwardBackwardExec compiles forward + all gradients once and returns a function running one step.
+func forwardBackwardExec(b *testing.B, m *Model, w, batch map[string]*tensors.Tensor) func() {
+	names, args, err := BoundInputs(m, w, batch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	exec, err := NewExec(testBackend(b), func(inputs []*Node) []*Node {
+		wn, bn := BindInputs(m, names, inputs)
+		o := m.Forward(wn, bn)
+		params := make([]*Node, len(m.Params))
+		for i, p := range m.Params {
+			params[i] = wn[p.Name]
+		}
+		return append([]*Node{o.Loss}, Gradient(o.Loss, params...)...)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		outs, err := exec.Exec(args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, o := range outs {
+			o.FinalizeAll()
+		}
+	}
+}
+
+// BenchmarkForwardBackward measures one float32 forward+backward (all gradients) on SimpleGo, with hift's gemm
+// VJP and with GoMLX v0.26.0's original Mul+ReduceSum VJP.
+//
+//	go test ./graph -run XXX -bench ForwardBackward -benchtime 5x
+func BenchmarkForwardBackward(b *testing.B) {
+	PatchGoMLX()
+	type setup struct {
+		name     string
+		m        *Model
+		w, batch map[string]*tensors.Tensor
+	}
+	var setups []setup
+	for _, fx := range []string{"llama_causal_lm", "llama_seq_cls"} {
+		_, m, w, batch := loadFixtureModel(b, fx)
+		setups = append(setups, setup{fx, m, w, batch})
+	}
+	cfg, err := ParseConfig([]byte(llama4x256), "llama4x256")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := NewModel(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	setups = append(setups, setup{"llama_L4_D256_B4_T128", m, RandomWeights(m, 1), RandomBatch(4, 128, 1024, 2)})
+	for _, s := range setups {
+		for _, vjp := range []string{"gemm", "gomlx"} {
+			b.Run(fmt.Sprintf("%s/vjp=%s", s.name, vjp), func(b *testing.B) {
+				if vjp == "gomlx" {
+					saved := VJPRegistration[NodeTypeDotGeneral]
+					VJPRegistration[NodeTypeDotGeneral] = origDotGeneralVJP
+					defer func() { VJPRegistration[NodeTypeDotGeneral] = saved }()
+				}
+				step := forwardBackwardExec(b, s.m, s.w, s.batch)
+				step() // compile and warm up
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					step()
+				}
+			})
+		}
+	}
+}
