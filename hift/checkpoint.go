@@ -1,0 +1,393 @@
+package hift
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/hift-go/hift/data"
+	hgraph "github.com/hift-go/hift/graph"
+	"github.com/hift-go/hift/io/safetensors"
+)
+
+// Files of a hift checkpoint besides the HF model files.
+const (
+	StateFile        = "hift_optimizer_state.safetensors"
+	TrainerStateFile = "hift_trainer_state.json"
+	MetricsFile      = "metrics.jsonl"
+)
+
+// companionFiles are copied from the input checkpoint so the output loads in transformers unchanged.
+var companionFiles = []string{"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+	"special_tokens_map.json", "tokenizer.model", "vocab.txt", "vocab.json", "merges.txt", "added_tokens.json"}
+
+// sourceInfo remembers how the input checkpoint stored each tensor, so it can be saved the same way.
+type sourceInfo struct {
+	dir      string
+	dtypes   map[string]safetensors.DType
+	shards   map[string]string
+	metadata map[string]string
+}
+
+func loadSource(dir string) (*hgraph.Model, map[string]*tensors.Tensor, *sourceInfo, error) {
+	cfg, err := hgraph.LoadConfig(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, err := hgraph.NewModel(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ck, err := safetensors.Open(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer ck.Close()
+	w, err := hgraph.LoadWeights(m, ck)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	src := &sourceInfo{dir: dir, dtypes: map[string]safetensors.DType{}, shards: map[string]string{}, metadata: ck.Metadata()}
+	for _, n := range ck.Names() {
+		info, _ := ck.Info(n)
+		src.dtypes[n] = info.DType
+		src.shards[n] = ck.ShardOf(n)
+	}
+	if src.metadata == nil {
+		src.metadata = map[string]string{}
+	}
+	if _, ok := src.metadata["format"]; !ok {
+		src.metadata["format"] = "pt"
+	}
+	delete(src.metadata, "total_size")
+	return m, w, src, nil
+}
+
+// Save writes the model as an HF checkpoint (same names, dtypes and shard layout as the input, config and
+// tokenizer files copied) plus the optimizer and trainer state needed to resume exactly.
+func (t *Trainer) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	var recs []safetensors.Tensor
+	needMasters := false
+	for name, w := range t.weights {
+		dt := t.source.dtypes[name]
+		if dt == "" {
+			dt = safetensors.F32
+		}
+		vals := tensors.MustCopyFlatData[float32](w)
+		data, err := safetensors.EncodeFloat32(dt, vals)
+		if err != nil {
+			return fmt.Errorf("save %s: %w", name, err)
+		}
+		if dt != safetensors.F32 {
+			needMasters = true
+		}
+		recs = append(recs, safetensors.Tensor{Name: name, DType: dt, Shape: w.Shape().Dimensions, Data: data})
+	}
+	shardOf := func(name string) string {
+		if s := t.source.shards[name]; s != "" {
+			return s
+		}
+		return safetensors.SingleFileName
+	}
+	if _, err := safetensors.WriteLayout(dir, recs, t.source.metadata, shardOf); err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	for _, f := range companionFiles {
+		if err := copyIfExists(filepath.Join(t.source.dir, f), filepath.Join(dir, f)); err != nil {
+			return fmt.Errorf("save: %w", err)
+		}
+	}
+	// Optimizer state (and fp32 masters when the model is stored in half precision).
+	var st []safetensors.Tensor
+	steps := map[string]int64{}
+	for name, ps := range t.state.params {
+		steps[name] = ps.steps
+		specs := t.rule.State(shapeOf(t.weights[name]))
+		for i, s := range ps.tensors {
+			vals := tensors.MustCopyFlatData[float32](s)
+			b, _ := safetensors.EncodeFloat32(safetensors.F32, vals)
+			st = append(st, safetensors.Tensor{Name: name + "::" + specs[i].Name, DType: safetensors.F32, Shape: s.Shape().Dimensions, Data: b})
+		}
+	}
+	if needMasters {
+		for name, w := range t.weights {
+			b, _ := safetensors.EncodeFloat32(safetensors.F32, tensors.MustCopyFlatData[float32](w))
+			st = append(st, safetensors.Tensor{Name: name + "::master", DType: safetensors.F32, Shape: w.Shape().Dimensions, Data: b})
+		}
+	}
+	if err := safetensors.WriteFile(filepath.Join(dir, StateFile), st, map[string]string{"format": "hift"}); err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	ts := trainerState{Version: 1, Step: t.step, TotalSteps: t.total, Options: t.opts, ParamSteps: steps,
+		Cursor: t.loader.Cursor(), Model: t.model.Class, Masters: needMasters}
+	js, err := json.MarshalIndent(ts, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, TrainerStateFile), js)
+}
+
+// trainerState is hift_trainer_state.json: everything besides tensors that a resumed run needs. The queue
+// position and the scheduler position are pure functions of Step; the shuffle order derives from the seed
+// and the data cursor.
+type trainerState struct {
+	Version    int              `json:"version"`
+	Model      string           `json:"model"`
+	Step       int              `json:"step"`
+	TotalSteps int              `json:"total_steps"`
+	Options    Options          `json:"options"`
+	ParamSteps map[string]int64 `json:"param_steps"`
+	Cursor     data.Cursor      `json:"data_cursor"`
+	Masters    bool             `json:"fp32_masters"`
+}
+
+// saveCheckpoint writes Output/checkpoint-<step> atomically (temp folder + rename) and prunes old ones.
+func (t *Trainer) saveCheckpoint() error {
+	if t.opts.Output == "" {
+		return nil
+	}
+	final := filepath.Join(t.opts.Output, fmt.Sprintf("checkpoint-%d", t.step))
+	tmp := final + ".tmp"
+	os.RemoveAll(tmp)
+	if err := t.Save(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	os.RemoveAll(final)
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if t.opts.SaveTotalLimit > 0 {
+		cks, _ := ListCheckpoints(t.opts.Output)
+		for len(cks) > t.opts.SaveTotalLimit {
+			os.RemoveAll(cks[0])
+			cks = cks[1:]
+		}
+	}
+	return nil
+}
+
+// ListCheckpoints returns the checkpoint-<step> folders of an output folder, oldest first.
+func ListCheckpoints(out string) ([]string, error) {
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return nil, err
+	}
+	type ck struct {
+		step int
+		path string
+	}
+	var cks []ck
+	for _, e := range entries {
+		if s, ok := strings.CutPrefix(e.Name(), "checkpoint-"); ok && e.IsDir() {
+			if n, err := strconv.Atoi(s); err == nil {
+				cks = append(cks, ck{n, filepath.Join(out, e.Name())})
+			}
+		}
+	}
+	sort.Slice(cks, func(i, j int) bool { return cks[i].step < cks[j].step })
+	out2 := make([]string, len(cks))
+	for i, c := range cks {
+		out2[i] = c.path
+	}
+	return out2, nil
+}
+
+// Resume continues a run from a checkpoint folder written by Save: the weights, every parameter's optimizer
+// state and step count, the step, the options and the data cursor are restored, so the rest of the run is
+// identical to an uninterrupted one. output overrides where the run writes (empty: the saved options' Output
+// is not stored, so give it).
+func Resume(be backends.Backend, ckptDir string, ds *data.TensorDataset, output string, saveEvery, saveTotalLimit int) (*Trainer, error) {
+	js, err := os.ReadFile(filepath.Join(ckptDir, TrainerStateFile))
+	if err != nil {
+		return nil, fmt.Errorf("resume: %s is not a hift checkpoint: %w", ckptDir, err)
+	}
+	var ts trainerState
+	if err := json.Unmarshal(js, &ts); err != nil {
+		return nil, fmt.Errorf("resume: %s: %w", filepath.Join(ckptDir, TrainerStateFile), err)
+	}
+	opts := ts.Options
+	opts.Output, opts.SaveEvery, opts.SaveTotalLimit = output, saveEvery, saveTotalLimit
+	t, err := NewTrainer(be, ckptDir, ds, opts)
+	if err != nil {
+		return nil, err
+	}
+	if t.model.Class != ts.Model {
+		return nil, fmt.Errorf("resume: checkpoint was %s, config says %s", ts.Model, t.model.Class)
+	}
+	st, err := safetensors.Open(filepath.Join(ckptDir, StateFile))
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	defer st.Close()
+	for name, steps := range ts.ParamSteps {
+		w, ok := t.weights[name]
+		if !ok {
+			return nil, fmt.Errorf("resume: state for unknown parameter %q", name)
+		}
+		ps := t.state.get(name, w.Shape().Dimensions)
+		ps.steps = steps
+		for i, spec := range t.rule.State(shapeOf(w)) {
+			vals, err := st.Float32(name + "::" + spec.Name)
+			if err != nil {
+				return nil, fmt.Errorf("resume: %w", err)
+			}
+			if len(vals) != ps.tensors[i].Shape().Size() {
+				return nil, fmt.Errorf("resume: %s::%s has %d values, want %d", name, spec.Name, len(vals), ps.tensors[i].Shape().Size())
+			}
+			ps.tensors[i] = tensors.FromFlatDataAndDimensions(vals, spec.Shape.Dimensions...)
+		}
+	}
+	if ts.Masters {
+		for name := range t.weights {
+			vals, err := st.Float32(name + "::master")
+			if err != nil {
+				return nil, fmt.Errorf("resume: %w", err)
+			}
+			t.weights[name] = tensors.FromFlatDataAndDimensions(vals, t.weights[name].Shape().Dimensions...)
+		}
+	}
+	t.step, t.total = ts.Step, ts.TotalSteps
+	if err := t.loader.SetCursor(ts.Cursor); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func copyIfExists(from, to string) error {
+	b, err := os.ReadFile(from)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if abs1, _ := filepath.Abs(from); abs1 != "" {
+		if abs2, _ := filepath.Abs(to); abs1 == abs2 {
+			return nil
+		}
+	}
+	return writeFileAtomic(to, b)
+}
+
+// writeFileAtomic writes a file through a temp file and a rename.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+type metricsLog struct {
+	f *os.File
+}
+
+func openMetrics(out string) (*metricsLog, error) {
+	if out == "" {
+		return &metricsLog{}, nil
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(out, MetricsFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &metricsLog{f: f}, nil
+}
+
+func (l *metricsLog) write(m StepMetrics) error {
+	if l.f == nil {
+		return nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = l.f.Write(append(b, '\n'))
+	return err
+}
+
+func (l *metricsLog) Close() error {
+	if l.f == nil {
+		return nil
+	}
+	return l.f.Close()
+}
+
+// progress prints one line per step: rewritten in place on a terminal, appended otherwise.
+type progress struct {
+	w     io.Writer
+	total int
+	tty   bool
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	p := &progress{w: w, total: total}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(m StepMetrics) {
+	if p.w == nil {
+		return
+	}
+	line := fmt.Sprintf("step %d/%d  group %d [%s]  loss %.4f  lr %.3g  |g| %.3g  %.0f tok/s  %s",
+		m.Step+1, p.total, m.Group, strings.Join(m.Units, "+"), m.Loss, m.LR, m.GradNorm, m.TokensPerS, humanBytes(m.DeviceMem))
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+	} else {
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+func (p *progress) done() {
+	if p.w != nil && p.tty {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func shapeOf(t *tensors.Tensor) shapes.Shape { return t.Shape() }

@@ -1,0 +1,97 @@
+package hift
+
+import (
+	"fmt"
+	"io"
+	"sort"
+)
+
+// Memory categories of the ledger.
+const (
+	CatParameters = "parameters"
+	CatBuffers    = "buffers"
+	CatGradients  = "gradients"
+	CatOptimizer  = "optimizer_state"
+	CatMasters    = "fp32_masters"
+)
+
+// MemoryReport is a snapshot of the bytes the trainer holds, by category and place. Gradients exist only
+// inside a step: their entry is the active group's gradient bytes at the last step (transient device memory).
+// Activations are not known on every backend and are not included.
+type MemoryReport struct {
+	Device map[string]int64 `json:"device"`
+	Host   map[string]int64 `json:"host"`
+	// StateOnDevice lists the parameters whose optimizer state is currently on the device.
+	StateOnDevice []string `json:"state_on_device,omitempty"`
+}
+
+// DeviceTotal sums the device bytes.
+func (r MemoryReport) DeviceTotal() int64 { return sum(r.Device) }
+
+// HostTotal sums the host bytes.
+func (r MemoryReport) HostTotal() int64 { return sum(r.Host) }
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// Print writes the report as a small table.
+func (r MemoryReport) Print(w io.Writer) {
+	cats := map[string]bool{}
+	for k := range r.Device {
+		cats[k] = true
+	}
+	for k := range r.Host {
+		cats[k] = true
+	}
+	keys := make([]string, 0, len(cats))
+	for k := range cats {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(w, "%-16s %14s %14s\n", "category", "device", "host")
+	for _, k := range keys {
+		fmt.Fprintf(w, "%-16s %14d %14d\n", k, r.Device[k], r.Host[k])
+	}
+	fmt.Fprintf(w, "%-16s %14d %14d\n", "total", r.DeviceTotal(), r.HostTotal())
+}
+
+// Memory reports where the trainer's tensors are now. The residency of optimizer state is read from the
+// tensors themselves (a device buffer exists or not), so the report cannot drift from reality.
+func (t *Trainer) Memory() MemoryReport {
+	r := MemoryReport{Device: map[string]int64{}, Host: map[string]int64{}}
+	for _, p := range t.model.Params {
+		w := t.weights[p.Name]
+		if w.IsOnAnyDevice() || !w.IsLocal() {
+			r.Device[CatParameters] += tensorBytes(w)
+		} else {
+			r.Host[CatParameters] += tensorBytes(w)
+		}
+	}
+	for _, p := range t.model.Buffers {
+		if w, ok := t.weights[p.Name]; ok {
+			r.Device[CatBuffers] += tensorBytes(w)
+		}
+	}
+	for name, ps := range t.state.params {
+		onDev := false
+		for _, st := range ps.tensors {
+			if st.IsOnAnyDevice() {
+				r.Device[CatOptimizer] += tensorBytes(st)
+				onDev = true
+			} else {
+				r.Host[CatOptimizer] += tensorBytes(st)
+			}
+		}
+		if onDev {
+			r.StateOnDevice = append(r.StateOnDevice, name)
+		}
+	}
+	sort.Strings(r.StateOnDevice)
+	r.Device[CatGradients] = t.lastGradBytes
+	return r
+}

@@ -1,0 +1,179 @@
+package hift
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	hgraph "github.com/hift-go/hift/graph"
+	"github.com/hift-go/hift/hift/optim"
+)
+
+// groupStep holds the compiled programs of one distinct active group: gradients exist only for the group's
+// parameters (autodiff stops at the lowest active unit), and the update touches only them.
+type groupStep struct {
+	key    string
+	units  []int
+	params []string // active parameters, in the model's order
+	decay  []bool
+
+	fused *Exec // forward + backward + clip + update (no gradient accumulation)
+	accum *Exec // forward + backward, adding weight·grad into accumulators
+	apply *Exec // clip + update from accumulated gradients
+
+	firstCall  time.Duration // first execution (compile + run) of the fused or accumulate program
+	calls      int
+	totalTime  time.Duration
+	boundNames []string
+}
+
+// stepInputs are what one step's program reads besides the model and the batch.
+type stepInputs struct {
+	state [][]*tensors.Tensor // per active parameter, in rule.State order
+	s     []*tensors.Tensor   // per active parameter: float64 scalar, its step count including this turn
+	lr    *tensors.Tensor     // float64 scalar
+}
+
+func newGroupStep(key string, units []int, m *hgraph.Model, decayAll bool) *groupStep {
+	gs := &groupStep{key: key, units: units}
+	in := map[string]bool{}
+	for _, u := range units {
+		for _, p := range m.Units[u].Params {
+			in[p] = true
+		}
+	}
+	for _, p := range m.Params {
+		if in[p.Name] {
+			gs.params = append(gs.params, p.Name)
+			gs.decay = append(gs.decay, decayAll || !p.NoDecay)
+		}
+	}
+	return gs
+}
+
+// clipAndUpdate clips the group's gradients by their global norm (torch clip_grad_norm_: coef =
+// max_norm/(norm+1e-6), applied when < 1) and applies the optimizer. Returns the norm, new params, new state.
+func clipAndUpdate(rule optim.Rule, maxNorm float64, params, grads []*Node, state [][]*Node, s []*Node, lr *Node, decay []bool) (*Node, []*Node, [][]*Node) {
+	g := params[0].Graph()
+	var sumSq *Node
+	for _, gr := range grads {
+		sq := ReduceAllSum(Square(ConvertDType(gr, grads[0].DType())))
+		if sumSq == nil {
+			sumSq = sq
+		} else {
+			sumSq = Add(sumSq, sq)
+		}
+	}
+	norm := Sqrt(sumSq) // []
+	if maxNorm > 0 {
+		coef := Min(Div(Scalar(g, norm.DType(), maxNorm), AddScalar(norm, 1e-6)), ScalarOne(g, norm.DType()))
+		for i := range grads {
+			grads[i] = Mul(grads[i], ConvertDType(coef, grads[i].DType()))
+		}
+	}
+	newP := make([]*Node, len(params))
+	newS := make([][]*Node, len(params))
+	for i := range params {
+		newP[i], newS[i] = rule.Update(params[i], grads[i], state[i], s[i], lr, decay[i])
+	}
+	return norm, newP, newS
+}
+
+// splitStepInputs cuts the flat trailing inputs [state..., s..., lr] of a step program.
+func splitStepInputs(rule optim.Rule, params []*Node, rest []*Node) ([][]*Node, []*Node, *Node) {
+	state := make([][]*Node, len(params))
+	i := 0
+	for p := range params {
+		n := len(rule.State(params[p].Shape()))
+		state[p] = rest[i : i+n]
+		i += n
+	}
+	s := rest[i : i+len(params)]
+	return state, s, rest[i+len(params)]
+}
+
+func flattenOutputs(loss, norm *Node, newP []*Node, newS [][]*Node) []*Node {
+	out := []*Node{loss, norm}
+	out = append(out, newP...)
+	for _, st := range newS {
+		out = append(out, st...)
+	}
+	return out
+}
+
+// buildFused compiles forward + backward (group only) + clip + update.
+func (gs *groupStep) buildFused(be backends.Backend, m *hgraph.Model, rule optim.Rule, maxNorm float64, names []string) error {
+	nb := len(names)
+	exec, err := NewExec(be, func(inputs []*Node) []*Node {
+		w, b := hgraph.BindInputs(m, names, inputs[:nb])
+		o := m.Forward(w, b)
+		if o.Loss == nil {
+			panic(fmt.Errorf("training needs a loss: the batch has no labels"))
+		}
+		params := make([]*Node, len(gs.params))
+		for i, p := range gs.params {
+			params[i] = w[p]
+		}
+		grads := Gradient(o.Loss, params...)
+		state, s, lr := splitStepInputs(rule, params, inputs[nb:])
+		norm, newP, newS := clipAndUpdate(rule, maxNorm, params, grads, state, s, lr, gs.decay)
+		return flattenOutputs(o.Loss, norm, newP, newS)
+	})
+	if err != nil {
+		return err
+	}
+	gs.fused = exec.WithName("hift_step_" + gs.key)
+	return nil
+}
+
+// buildAccum compiles forward + backward returning weight·loss and acc + weight·grad (first micro-batch: no
+// accumulator inputs).
+func (gs *groupStep) buildAccum(be backends.Backend, m *hgraph.Model, names []string) error {
+	nb := len(names)
+	exec, err := NewExec(be, func(inputs []*Node) []*Node {
+		w, b := hgraph.BindInputs(m, names, inputs[:nb])
+		o := m.Forward(w, b)
+		if o.Loss == nil {
+			panic(fmt.Errorf("training needs a loss: the batch has no labels"))
+		}
+		params := make([]*Node, len(gs.params))
+		for i, p := range gs.params {
+			params[i] = w[p]
+		}
+		weight := inputs[nb] // float32 scalar: this micro-batch's share of the loss
+		loss := Mul(o.Loss, ConvertDType(weight, o.Loss.DType()))
+		grads := Gradient(loss, params...)
+		acc := inputs[nb+1:]
+		out := []*Node{loss}
+		for i, gr := range grads {
+			if len(acc) > 0 {
+				gr = Add(acc[i], gr)
+			}
+			out = append(out, gr)
+		}
+		return out
+	})
+	if err != nil {
+		return err
+	}
+	gs.accum = exec.WithName("hift_accum_" + gs.key)
+	return nil
+}
+
+// buildApply compiles clip + update from accumulated gradients. Inputs: params, grads, state..., s..., lr.
+func (gs *groupStep) buildApply(be backends.Backend, rule optim.Rule, maxNorm float64) error {
+	np := len(gs.params)
+	exec, err := NewExec(be, func(inputs []*Node) []*Node {
+		params, grads := inputs[:np], append([]*Node(nil), inputs[np:2*np]...)
+		state, s, lr := splitStepInputs(rule, params, inputs[2*np:])
+		norm, newP, newS := clipAndUpdate(rule, maxNorm, params, grads, state, s, lr, gs.decay)
+		return flattenOutputs(ScalarZero(params[0].Graph(), norm.DType()), norm, newP, newS)
+	})
+	if err != nil {
+		return err
+	}
+	gs.apply = exec.WithName("hift_apply_" + gs.key)
+	return nil
+}

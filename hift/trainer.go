@@ -1,0 +1,446 @@
+package hift
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/hift-go/hift/data"
+	hgraph "github.com/hift-go/hift/graph"
+	"github.com/hift-go/hift/hift/optim"
+)
+
+// ErrInterrupted is returned by Run when its context is cancelled (Ctrl-C); a checkpoint was saved first.
+var ErrInterrupted = errors.New("training interrupted")
+
+// ErrStopped is returned by Run when a StepHook asked to stop; a checkpoint was saved first.
+var ErrStopped = errors.New("training stopped")
+
+// StepMetrics describe one optimizer step.
+type StepMetrics struct {
+	Step       int       `json:"step"` // 0-based index of the step just taken
+	Loss       float64   `json:"loss"` // loss before this step's update (token-weighted over micro-batches)
+	LR         float64   `json:"lr"`
+	Group      int       `json:"group"` // index of the active group (Queue.Groups); -1 under --full
+	Units      []string  `json:"units"`
+	GradNorm   float64   `json:"grad_norm_active"`
+	Tokens     int       `json:"tokens"`
+	StepTime   float64   `json:"step_time_s"`
+	TokensPerS float64   `json:"tokens_per_s"`
+	FirstCall  bool      `json:"compiled,omitempty"` // this step compiled its group's program
+	DeviceMem  int64     `json:"device_bytes"`
+	Time       time.Time `json:"time"`
+}
+
+// StepHook is called after every step; returning false stops training (a checkpoint is saved).
+type StepHook func(m StepMetrics) bool
+
+// Trainer runs HiFT (or full) fine-tuning of one model.
+type Trainer struct {
+	be      backends.Backend
+	model   *hgraph.Model
+	weights map[string]*tensors.Tensor
+	source  *sourceInfo
+	opts    Options
+	rule    optim.Rule
+	queue   *Queue
+	sched   *Schedule
+	state   *stateStore
+	loader  *data.Loader
+	step    int
+	total   int
+
+	steps         map[string]*groupStep
+	lastGradBytes int64
+	losses        []float64
+}
+
+// NewTrainer loads the checkpoint in modelDir and prepares a run over ds.
+func NewTrainer(be backends.Backend, modelDir string, ds *data.TensorDataset, opts Options) (*Trainer, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	hgraph.PatchGoMLX()
+	m, w, src, err := loadSource(modelDir)
+	if err != nil {
+		return nil, err
+	}
+	t := &Trainer{be: be, model: m, weights: w, source: src, opts: opts, steps: map[string]*groupStep{}}
+	if t.rule, err = optim.New(opts.Optimizer); err != nil {
+		return nil, err
+	}
+	t.state = newStateStore(t.rule)
+	freeze, err := ParseFreeze(m.Units, opts.FreezeLayers)
+	if err != nil {
+		return nil, err
+	}
+	if t.queue, err = NewQueue(QueueConfig{NumUnits: len(m.Units), GroupSize: opts.GroupSize, Strategy: opts.Strategy,
+		Seed: opts.Seed, ReshuffleEachCycle: opts.ReshuffleEachCycle, Freeze: freeze, Mode: opts.Mode}); err != nil {
+		return nil, err
+	}
+	if ds != nil {
+		if t.loader, err = data.NewLoader(ds, opts.BatchSize, opts.Shuffle, opts.DropLast, uint64(opts.Seed)); err != nil {
+			return nil, err
+		}
+	}
+	t.total = opts.Steps
+	if t.total == 0 {
+		if t.loader == nil {
+			return nil, fmt.Errorf("train: --epochs needs a dataset")
+		}
+		t.total = int(math.Ceil(opts.Epochs * float64(max(t.loader.BatchesPerEpoch()/opts.GradAccum, 1))))
+	}
+	k := t.queue.StepsPerCycle()
+	if opts.Full {
+		k = 1
+	}
+	if t.sched, err = NewSchedule(ScheduleConfig{Kind: opts.LRScheduler, BaseLR: opts.Optimizer.LR, TotalSteps: t.total,
+		WarmupSteps: opts.WarmupSteps, WarmupRatio: opts.WarmupRatio, StepsPerCycle: k, Horizon: opts.LRHorizon}); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Model returns the model being trained.
+func (t *Trainer) Model() *hgraph.Model { return t.model }
+
+// Queue returns the HiFT queue.
+func (t *Trainer) Queue() *Queue { return t.queue }
+
+// Schedule returns the LR schedule.
+func (t *Trainer) Schedule() *Schedule { return t.sched }
+
+// Step returns the number of optimizer steps taken.
+func (t *Trainer) Step() int { return t.step }
+
+// TotalSteps returns the number of optimizer steps of the run.
+func (t *Trainer) TotalSteps() int { return t.total }
+
+// Losses returns the loss of every step taken in this process.
+func (t *Trainer) Losses() []float64 { return slices.Clone(t.losses) }
+
+// Weights returns the current weights by HF name (do not modify).
+func (t *Trainer) Weights() map[string]*tensors.Tensor { return t.weights }
+
+// activeUnits returns the units trained at step s (all under --full).
+func (t *Trainer) activeUnits(s int) []int {
+	if t.opts.Full {
+		all := make([]int, len(t.model.Units))
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	return t.queue.Active(s)
+}
+
+func groupKey(units []int) string {
+	parts := make([]string, len(units))
+	for i, u := range units {
+		parts[i] = strconv.Itoa(u)
+	}
+	return strings.Join(parts, "_")
+}
+
+// Run trains until the last step, saving checkpoints as configured, and the final model into Output.
+func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
+	if t.loader == nil {
+		return fmt.Errorf("train: no dataset")
+	}
+	if z := t.sched.ZeroLRCycles(); z > 0 && t.step == 0 && log != nil {
+		fmt.Fprintf(log, "warning: warm-up makes the first %d cycle(s) (%d steps) run at lr 0\n", z, z*t.sched.cfg.StepsPerCycle)
+	}
+	metrics, err := openMetrics(t.opts.Output)
+	if err != nil {
+		return err
+	}
+	defer metrics.Close()
+	prog := newProgress(log, t.total)
+	for t.step < t.total {
+		if ctx.Err() != nil {
+			if err := t.saveCheckpoint(); err != nil {
+				return errors.Join(ErrInterrupted, err)
+			}
+			return ErrInterrupted
+		}
+		m, err := t.TrainStep()
+		if err != nil {
+			return fmt.Errorf("step %d: %w", t.step, err)
+		}
+		if err := metrics.write(m); err != nil {
+			return err
+		}
+		prog.update(m)
+		if t.opts.SaveEvery > 0 && t.step%t.opts.SaveEvery == 0 && t.step < t.total {
+			if err := t.saveCheckpoint(); err != nil {
+				return err
+			}
+		}
+		if hook != nil && !hook(m) {
+			if err := t.saveCheckpoint(); err != nil {
+				return errors.Join(ErrStopped, err)
+			}
+			return ErrStopped
+		}
+	}
+	prog.done()
+	if t.opts.Output != "" {
+		return t.Save(t.opts.Output)
+	}
+	return nil
+}
+
+// TrainStep takes one optimizer step: G micro-batches of the active group, clipping, update, offload.
+func (t *Trainer) TrainStep() (StepMetrics, error) {
+	start := time.Now()
+	units := t.activeUnits(t.step)
+	key := groupKey(units)
+	if t.opts.Full {
+		key = "full"
+	}
+	gs, ok := t.steps[key]
+	if !ok {
+		gs = newGroupStep(key, units, t.model, t.opts.DecayNormAndBias)
+		t.steps[key] = gs
+	}
+	// Micro-batches and their share of the loss (token-weighted: identical to one batch of G·B).
+	batches := make([]map[string]*tensors.Tensor, t.opts.GradAccum)
+	weights := make([]float64, t.opts.GradAccum)
+	var totalTokens float64
+	for i := range batches {
+		b := t.loader.Next()
+		batches[i] = toTensors(b)
+		weights[i] = lossTokens(t.model.Task, b)
+		totalTokens += weights[i]
+	}
+	tokens := 0
+	for _, b := range batches {
+		tokens += int(b["input_ids"].Shape().Size())
+	}
+	lr := t.sched.LR(t.step)
+	// Upload the next group's state while this step runs.
+	var prefetch sync.WaitGroup
+	var prefetchErr error
+	if t.opts.Offload && t.opts.Prefetch && t.step+1 < t.total && !t.opts.Full {
+		next := t.paramsOf(t.activeUnits(t.step + 1))
+		cur := map[string]bool{}
+		for _, p := range gs.params {
+			cur[p] = true
+		}
+		prefetch.Add(1)
+		go func() {
+			defer prefetch.Done()
+			for _, p := range next {
+				if !cur[p] {
+					if err := t.state.upload(t.be, p); err != nil {
+						prefetchErr = err
+						return
+					}
+				}
+			}
+		}()
+	}
+	firstCall := gs.calls == 0
+	loss, norm, err := t.runGroup(gs, batches, weights, totalTokens, lr)
+	prefetch.Wait()
+	if err != nil {
+		return StepMetrics{}, err
+	}
+	if prefetchErr != nil {
+		return StepMetrics{}, fmt.Errorf("prefetching optimizer state: %w", prefetchErr)
+	}
+	elapsed := time.Since(start)
+	if firstCall {
+		gs.firstCall = elapsed
+	}
+	gs.calls++
+	gs.totalTime += elapsed
+	// Offload the state of every active parameter that is not active next step.
+	if t.opts.Offload {
+		var next map[string]bool
+		if t.step+1 < t.total && !t.opts.Full {
+			next = map[string]bool{}
+			for _, p := range t.paramsOf(t.activeUnits(t.step + 1)) {
+				next[p] = true
+			}
+		}
+		for _, p := range gs.params {
+			if !next[p] {
+				if err := t.state.offload(p); err != nil {
+					return StepMetrics{}, fmt.Errorf("offloading %s: %w", p, err)
+				}
+			}
+		}
+	}
+	m := StepMetrics{Step: t.step, Loss: loss, LR: lr, GradNorm: norm, Tokens: tokens, StepTime: elapsed.Seconds(),
+		TokensPerS: float64(tokens) / elapsed.Seconds(), FirstCall: firstCall, Time: time.Now(), Group: -1}
+	if !t.opts.Full {
+		m.Group = t.queue.GroupIndex(t.step)
+	}
+	for _, u := range units {
+		m.Units = append(m.Units, t.model.Units[u].Name)
+	}
+	m.DeviceMem = t.Memory().DeviceTotal()
+	t.losses = append(t.losses, loss)
+	t.step++
+	return m, nil
+}
+
+// paramsOf lists the parameters of units, in model order.
+func (t *Trainer) paramsOf(units []int) []string {
+	in := map[string]bool{}
+	for _, u := range units {
+		for _, p := range t.model.Units[u].Params {
+			in[p] = true
+		}
+	}
+	var out []string
+	for _, p := range t.model.Params {
+		if in[p.Name] {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// runGroup executes the group's program(s) and installs the new weights and state.
+func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, weights []float64, total float64, lr float64) (loss, norm float64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	states := make([]*paramState, len(gs.params))
+	var tail []any
+	var gradBytes int64
+	for i, p := range gs.params {
+		spec, _ := t.model.Param(p)
+		states[i] = t.state.get(p, spec.Shape)
+		for _, st := range states[i].tensors {
+			tail = append(tail, st)
+		}
+		gradBytes += int64(spec.NumElements()) * 4
+	}
+	for _, ps := range states {
+		tail = append(tail, tensors.FromScalar(float64(ps.steps+1)))
+	}
+	tail = append(tail, tensors.FromScalar(lr))
+	t.lastGradBytes = gradBytes
+
+	var outs []*tensors.Tensor
+	if len(batches) == 1 {
+		names, args, err := hgraph.BoundInputs(t.model, t.weights, batches[0])
+		if err != nil {
+			return 0, 0, err
+		}
+		if gs.fused == nil {
+			if err := gs.buildFused(t.be, t.model, t.rule, t.opts.MaxGradNorm, names); err != nil {
+				return 0, 0, err
+			}
+		}
+		if outs, err = gs.fused.Exec(append(args, tail...)...); err != nil {
+			return 0, 0, err
+		}
+	} else {
+		var acc []*tensors.Tensor
+		var lossSum float64
+		for i, b := range batches {
+			names, args, err := hgraph.BoundInputs(t.model, t.weights, b)
+			if err != nil {
+				return 0, 0, err
+			}
+			if gs.accum == nil {
+				if err := gs.buildAccum(t.be, t.model, names); err != nil {
+					return 0, 0, err
+				}
+			}
+			args = append(args, tensors.FromScalar(float32(weights[i]/total)))
+			for _, a := range acc {
+				args = append(args, a)
+			}
+			o, err := gs.accum.Exec(args...)
+			if err != nil {
+				return 0, 0, err
+			}
+			lossSum += float64(tensors.ToScalar[float32](o[0]))
+			acc = o[1:]
+		}
+		if gs.apply == nil {
+			if err := gs.buildApply(t.be, t.rule, t.opts.MaxGradNorm); err != nil {
+				return 0, 0, err
+			}
+		}
+		args := make([]any, 0, 2*len(gs.params)+len(tail))
+		for _, p := range gs.params {
+			args = append(args, t.weights[p])
+		}
+		for _, a := range acc {
+			args = append(args, a)
+		}
+		if outs, err = gs.apply.Exec(append(args, tail...)...); err != nil {
+			return 0, 0, err
+		}
+		outs[0] = tensors.FromScalar(float32(lossSum))
+	}
+	loss = float64(tensors.ToScalar[float32](outs[0]))
+	norm = float64(tensors.ToScalar[float32](outs[1]))
+	i := 2
+	for _, p := range gs.params {
+		old := t.weights[p]
+		t.weights[p] = outs[i]
+		old.FinalizeAll()
+		i++
+	}
+	for _, ps := range states {
+		for j := range ps.tensors {
+			ps.tensors[j].FinalizeAll()
+			ps.tensors[j] = outs[i]
+			i++
+		}
+		ps.steps++
+	}
+	return loss, norm, nil
+}
+
+// toTensors converts a data batch to GoMLX tensors.
+func toTensors(b data.Batch) map[string]*tensors.Tensor {
+	out := map[string]*tensors.Tensor{}
+	for name, c := range b {
+		if c.Ints != nil {
+			out[name] = tensors.FromFlatDataAndDimensions(slices.Clone(c.Ints), c.Shape...)
+		} else {
+			out[name] = tensors.FromFlatDataAndDimensions(slices.Clone(c.Floats), c.Shape...)
+		}
+	}
+	return out
+}
+
+// lossTokens is the number of loss terms of a batch, used to weight micro-batches: label tokens scored by the
+// causal-LM loss (shifted, != -100), labelled tokens for token classification, examples otherwise.
+func lossTokens(task hgraph.Task, b data.Batch) float64 {
+	lab, ok := b["labels"]
+	if !ok || lab.Ints == nil || len(lab.Shape) < 2 {
+		return float64(b.Rows())
+	}
+	n := 0
+	rowLen := lab.Shape[len(lab.Shape)-1]
+	for i, v := range lab.Ints {
+		if v == hgraph.IgnoreIndex {
+			continue
+		}
+		if task == hgraph.TaskCausalLM && i%rowLen == 0 {
+			continue // position 0 is never a target after the shift
+		}
+		n++
+	}
+	return float64(max(n, 1))
+}

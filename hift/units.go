@@ -1,0 +1,93 @@
+package hift
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/hift-go/hift/graph"
+)
+
+// ParseFreeze turns --freeze-layers values (unit indices into the depth-ordered list, or unit names) into
+// indices, rejecting unknown names, out-of-range indices and duplicates.
+func ParseFreeze(units []graph.Unit, specs []string) ([]int, error) {
+	var out []int
+	seen := map[int]bool{}
+	for _, s := range specs {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		idx := -1
+		if n, err := strconv.Atoi(s); err == nil {
+			if n < 0 || n >= len(units) {
+				return nil, fmt.Errorf("freeze: unit index %d out of range [0, %d)", n, len(units))
+			}
+			idx = n
+		} else {
+			for i, u := range units {
+				if u.Name == s {
+					idx = i
+				}
+			}
+			if idx < 0 {
+				names := make([]string, len(units))
+				for i, u := range units {
+					names[i] = u.Name
+				}
+				return nil, fmt.Errorf("freeze: no unit named %q (units: %s)", s, strings.Join(names, ", "))
+			}
+		}
+		if seen[idx] {
+			return nil, fmt.Errorf("freeze: unit %d (%s) given twice", idx, units[idx].Name)
+		}
+		seen[idx] = true
+		out = append(out, idx)
+	}
+	return out, nil
+}
+
+// UnitParams counts the parameters of each unit.
+func UnitParams(m *graph.Model) []int64 {
+	out := make([]int64, len(m.Units))
+	for i, u := range m.Units {
+		for _, p := range u.Params {
+			s, _ := m.Param(p)
+			out[i] += int64(s.NumElements())
+		}
+	}
+	return out
+}
+
+// PrintQueue writes the units with their parameter counts and the groups of one period of the queue.
+func PrintQueue(w io.Writer, m *graph.Model, q *Queue) {
+	sizes := UnitParams(m)
+	fmt.Fprintf(w, "%s: %d units, %d parameters\n", m.Class, len(m.Units), m.NumParameters())
+	active := map[int]bool{}
+	for _, u := range q.Initial() {
+		active[u] = true
+	}
+	for i, u := range m.Units {
+		mark := ""
+		if !active[i] {
+			mark = "  (frozen)"
+		}
+		fmt.Fprintf(w, "  unit %3d  %-40s %14d%s\n", i, u.Name, sizes[i], mark)
+	}
+	fmt.Fprintf(w, "queue: n=%d units, m=%d per group, k=%d steps per cycle\n", q.NumUnits(), q.GroupSize(), q.StepsPerCycle())
+	period := q.Period()
+	if period == 0 {
+		period = q.StepsPerCycle()
+	}
+	for t := 0; t < period; t++ {
+		units := q.Active(t)
+		names := make([]string, len(units))
+		var n int64
+		for i, u := range units {
+			names[i] = m.Units[u].Name
+			n += sizes[u]
+		}
+		fmt.Fprintf(w, "  step %3d  group %3d  %-60s %14d\n", t, q.GroupIndex(t), strings.Join(names, " + "), n)
+	}
+}
