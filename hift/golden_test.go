@@ -227,4 +227,3 @@ func TestHiFTGoldensGPT2(t *testing.T) {
 		t.Run(r.file, func(t *testing.T) { checkGolden(t, "gpt2_causal_lm", r) })
 	}
 }
-
