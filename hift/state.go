@@ -74,11 +74,7 @@ func (s *stateStore) offload(name string) error {
 }
 
 // upload materialises a parameter's state on the device ahead of its group's step.
-func (s *stateStore) upload(be backends.Backend, name string) error {
-	ps, ok := s.params[name]
-	if !ok {
-		return nil
-	}
+func (ps *paramState) upload(be backends.Backend) error {
 	for _, t := range ps.tensors {
 		if !t.IsOnDevice(0) {
 			if err := t.MaterializeOnDevice(be, false, 0); err != nil {

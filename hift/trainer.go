@@ -236,15 +236,20 @@ func (t *Trainer) TrainStep() (StepMetrics, error) {
 		for _, p := range gs.params {
 			cur[p] = true
 		}
+		// Resolve the states here: the step below may add entries to the store's map.
+		var toUpload []*paramState
+		for _, p := range next {
+			if ps, ok := t.state.params[p]; ok && !cur[p] {
+				toUpload = append(toUpload, ps)
+			}
+		}
 		prefetch.Add(1)
 		go func() {
 			defer prefetch.Done()
-			for _, p := range next {
-				if !cur[p] {
-					if err := t.state.upload(t.be, p); err != nil {
-						prefetchErr = err
-						return
-					}
+			for _, ps := range toUpload {
+				if err := ps.upload(t.be); err != nil {
+					prefetchErr = err
+					return
 				}
 			}
 		}()
@@ -443,4 +448,23 @@ func lossTokens(task hgraph.Task, b data.Batch) float64 {
 		n++
 	}
 	return float64(max(n, 1))
+}
+
+// PrintCompileReport writes, per distinct group, its first-call time (compile + run), call count and mean
+// step time of the later calls.
+func (t *Trainer) PrintCompileReport(w io.Writer) {
+	keys := make([]string, 0, len(t.steps))
+	for k := range t.steps {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	fmt.Fprintf(w, "%-24s %8s %14s %14s\n", "group (units)", "steps", "first step s", "mean step s")
+	for _, k := range keys {
+		gs := t.steps[k]
+		mean := 0.0
+		if gs.calls > 1 {
+			mean = (gs.totalTime - gs.firstCall).Seconds() / float64(gs.calls-1)
+		}
+		fmt.Fprintf(w, "%-24s %8d %14.3f %14.3f\n", k, gs.calls, gs.firstCall.Seconds(), mean)
+	}
 }

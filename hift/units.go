@@ -91,3 +91,22 @@ func PrintQueue(w io.Writer, m *graph.Model, q *Queue) {
 		fmt.Fprintf(w, "  step %3d  group %3d  %-60s %14d\n", t, q.GroupIndex(t), strings.Join(names, " + "), n)
 	}
 }
+
+// PlanQueue builds the model description (config only, no weights) and the queue a run with opts would use.
+func PlanQueue(modelDir string, opts Options) (*graph.Model, *Queue, error) {
+	cfg, err := graph.LoadConfig(modelDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := graph.NewModel(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	freeze, err := ParseFreeze(m.Units, opts.FreezeLayers)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, err := NewQueue(QueueConfig{NumUnits: len(m.Units), GroupSize: opts.GroupSize, Strategy: opts.Strategy,
+		Seed: opts.Seed, ReshuffleEachCycle: opts.ReshuffleEachCycle, Freeze: freeze, Mode: opts.Mode})
+	return m, q, err
+}

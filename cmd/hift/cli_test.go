@@ -18,8 +18,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// hift runs the CLI in-process and returns exit code, stdout and stderr.
-func hift(t *testing.T, args ...string) (int, string, string) {
+// runCLI runs the CLI in-process and returns exit code, stdout and stderr.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
@@ -36,7 +36,7 @@ func TestForwardMatchesGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := filepath.Join(t.TempDir(), "o.safetensors")
-			code, _, stderr := hift(t, "forward", "--model", fx.Dir, "--inputs", fx.Path("inputs.safetensors"), "--out", out, "--grads")
+			code, _, stderr := runCLI(t, "forward", "--model", fx.Dir, "--inputs", fx.Path("inputs.safetensors"), "--out", out, "--grads")
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -107,7 +107,7 @@ func TestInspect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, stderr := hift(t, "inspect", "--json", fx.Dir)
+	code, out, stderr := runCLI(t, "inspect", "--json", fx.Dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -123,7 +123,7 @@ func TestInspect(t *testing.T) {
 	if got.Architecture != "LlamaForCausalLM" || got.Parameters != 106816 || len(got.Units) != 5 || len(got.Tensors) != 21 {
 		t.Errorf("inspect: %+v", got)
 	}
-	code, out, _ = hift(t, "inspect", fx.Dir)
+	code, out, _ = runCLI(t, "inspect", fx.Dir)
 	if code != 0 || !strings.Contains(out, "model.layers.1.mlp.up_proj.weight") || !strings.Contains(out, "LlamaForCausalLM") {
 		t.Errorf("table output:\n%s", out)
 	}
@@ -196,7 +196,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			code, _, stderr := hift(t, c.args...)
+			code, _, stderr := runCLI(t, c.args...)
 			if code != c.code {
 				t.Errorf("exit %d, want %d; stderr: %s", code, c.code, stderr)
 			}

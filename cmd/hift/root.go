@@ -68,6 +68,7 @@ XLA through a PJRT plugin (e.g. jax's xla_cuda_plugin.so). Nothing is ever downl
 		newVersionCmd(f, nil),
 		newForwardCmd(f, nil),
 		newInspectCmd(f, nil),
+		newTrainCmd(f, nil),
 	)
 	return root
 }

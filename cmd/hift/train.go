@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/hift-go/hift/data"
+	"github.com/hift-go/hift/hift"
+	"github.com/hift-go/hift/hift/optim"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// TrainOptions are the flags of `hift train`.
+type TrainOptions struct {
+	f *factory
+
+	Model, Data, Resume string
+	PrintQueue          bool
+	FreezeLayers        string
+	Groups              string
+	Run                 hift.Options
+
+	OptimName                                   string
+	changed                                     func(name string) bool
+	Beta1, Beta2, Eps, Momentum, Dampening      float64
+	LRDecay, InitialAccumulator, Alpha, ClipThr float64
+	DecayRate, Eps2                             float64
+	Nesterov, AMSGrad, Centered                 bool
+	ScaleParameter, RelativeStep, WarmupInit    bool
+	LR, WeightDecay                             float64
+	NoShuffle, NoOffload, NoPrefetch            bool
+}
+
+// resumeFlags are the only flags that may accompany --resume: everything else comes from the checkpoint.
+var resumeFlags = map[string]bool{"resume": true, "data": true, "output": true, "save-every": true, "save-total-limit": true, "backend": true}
+
+func newTrainCmd(f *factory, runF func(*TrainOptions) error) *cobra.Command {
+	opts := &TrainOptions{f: f, Run: hift.DefaultOptions()}
+	cmd := &cobra.Command{
+		Use:   "train --model DIR --data FILE --output DIR [flags]",
+		Short: "Fine-tune a checkpoint with HiFT (or full fine-tuning with --full)",
+		Long: `train fine-tunes the Hugging Face checkpoint in --model with HiFT.
+
+HiFT terms: the model is split into units (embeddings, each block, the final norm, the head), listed in depth
+order. --group-size m units form a group; each optimizer step trains ONE group, the first m units of a queue
+that then rotate to its tail (the original's group_element; when the number of units n is not a multiple of m,
+groups slide). --strategy orders the queue: down2up (embeddings first), up2down, or random (one permutation
+from --seed). --freeze-layers lists unit indices (0 = embeddings, 1 = first block, ...) or names never
+trained. A cycle is k = n/m steps; the LR schedule ticks once per cycle (--lr-horizon cycles: warm-up and
+length are divided by k; faithful: as the original, k times slower). Every parameter keeps its own optimizer
+state and step count; inactive groups' state stays in host memory.
+
+--data takes a pre-tokenized safetensors batch file (input_ids, attention_mask, labels, ...; examples along
+axis 0). The model is saved to --output in the input's names, dtypes and shard layout, with config and
+tokenizer files, plus the optimizer and trainer state; --resume DIR continues a run exactly.`,
+		Example: `  hift train --model testdata/fixtures/llama_causal_lm --data testdata/fixtures/llama_causal_lm/inputs.safetensors \
+    --batch-size 2 --no-shuffle --steps 10 --optimizer adamw --lr 1e-3 --weight-decay 0.01 \
+    --decay-norm-and-bias --max-grad-norm 0 --lr-scheduler constant --output /tmp/hift-out
+  hift train --model DIR --print-queue --group-size 2 --strategy up2down
+  hift train --resume /tmp/hift-out/checkpoint-5 --data FILE --output /tmp/hift-out`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.changed = func(n string) bool { return cmd.Flags().Changed(n) }
+			if err := opts.complete(cmd.Flags()); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runTrain(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	r := &opts.Run
+	fl.StringVar(&opts.Model, "model", "", "checkpoint folder to fine-tune (config.json + safetensors)")
+	fl.StringVar(&opts.Data, "data", "", "pre-tokenized safetensors batch file")
+	fl.StringVar(&r.Output, "output", "", "output folder: final model, checkpoint-<step>/, metrics.jsonl")
+	fl.StringVar(&opts.Resume, "resume", "", "continue from a checkpoint folder written by hift train")
+	fl.BoolVar(&opts.PrintQueue, "print-queue", false, "print the units, their sizes and one cycle of groups, then exit")
+	// HiFT
+	fl.IntVar(&r.GroupSize, "group-size", r.GroupSize, "units per group (m, the original's group_element)")
+	fl.IntVar(&r.GroupSize, "group-element", r.GroupSize, "alias of --group-size")
+	fl.StringVar((*string)(&r.Strategy), "strategy", string(r.Strategy), "queue order: down2up, up2down or random")
+	fl.BoolVar(&r.ReshuffleEachCycle, "reshuffle-each-cycle", false, "random strategy: a new permutation every cycle")
+	fl.StringVar(&opts.FreezeLayers, "freeze-layers", "", "comma-separated unit indices or names never trained")
+	fl.StringVar(&opts.Groups, "groups", "rotate", "rotate (faithful sliding queue) or partition (fixed groups)")
+	fl.Int64Var(&r.Seed, "seed", r.Seed, "seed of the random strategy and of data shuffling")
+	fl.BoolVar(&r.Full, "full", false, "plain full fine-tuning: every parameter every step (baseline)")
+	// Optimizer
+	fl.StringVar(&opts.OptimName, "optimizer", "adamw", "adamw, adamw_hf, adam, sgd, adagrad, adafactor, rmsprop or lion")
+	fl.Float64Var(&opts.LR, "lr", 5e-5, "peak learning rate")
+	fl.Float64Var(&opts.WeightDecay, "weight-decay", 0, "weight decay (not on biases and norm weights unless --decay-norm-and-bias)")
+	fl.BoolVar(&r.DecayNormAndBias, "decay-norm-and-bias", false, "apply weight decay to every parameter")
+	fl.Float64Var(&opts.Beta1, "beta1", 0.9, "Adam/Lion beta1 (Adafactor: enables its first moment)")
+	fl.Float64Var(&opts.Beta2, "beta2", 0.999, "Adam/Lion beta2")
+	fl.Float64Var(&opts.Eps, "eps", 1e-8, "epsilon (Adafactor: eps1, default 1e-30)")
+	fl.BoolVar(&opts.AMSGrad, "amsgrad", false, "AdamW/Adam amsgrad")
+	fl.Float64Var(&opts.Momentum, "momentum", 0, "SGD/RMSprop momentum")
+	fl.Float64Var(&opts.Dampening, "dampening", 0, "SGD dampening")
+	fl.BoolVar(&opts.Nesterov, "nesterov", false, "SGD Nesterov momentum")
+	fl.Float64Var(&opts.LRDecay, "lr-decay", 0, "Adagrad lr_decay")
+	fl.Float64Var(&opts.InitialAccumulator, "initial-accumulator", 0, "Adagrad initial_accumulator_value")
+	fl.Float64Var(&opts.Alpha, "alpha", 0.99, "RMSprop smoothing constant")
+	fl.BoolVar(&opts.Centered, "centered", false, "RMSprop centered")
+	fl.BoolVar(&opts.ScaleParameter, "scale-parameter", false, "Adafactor scale_parameter")
+	fl.BoolVar(&opts.RelativeStep, "relative-step", false, "Adafactor relative_step (then --lr must not be given)")
+	fl.BoolVar(&opts.WarmupInit, "warmup-init", false, "Adafactor warmup_init")
+	fl.Float64Var(&opts.ClipThr, "clip-threshold", 1.0, "Adafactor clip_threshold")
+	fl.Float64Var(&opts.DecayRate, "decay-rate", -0.8, "Adafactor decay_rate")
+	fl.Float64Var(&opts.Eps2, "eps2", 1e-3, "Adafactor eps2")
+	fl.Float64Var(&r.MaxGradNorm, "max-grad-norm", r.MaxGradNorm, "clip the active group's gradient norm; 0 disables")
+	// Schedule
+	fl.StringVar((*string)(&r.LRScheduler), "lr-scheduler", string(r.LRScheduler), "constant, linear, cosine or constant_with_warmup")
+	fl.IntVar(&r.WarmupSteps, "warmup-steps", 0, "warm-up optimizer steps")
+	fl.Float64Var(&r.WarmupRatio, "warmup-ratio", 0, "warm-up as a fraction of the run (when --warmup-steps is 0)")
+	fl.StringVar((*string)(&r.LRHorizon), "lr-horizon", string(r.LRHorizon), "cycles (schedule completes) or faithful (the original's)")
+	// Data and length
+	fl.IntVar(&r.BatchSize, "batch-size", r.BatchSize, "examples per micro-batch")
+	fl.IntVar(&r.GradAccum, "grad-accum", 1, "micro-batches per optimizer step (same active group)")
+	fl.IntVar(&r.Steps, "steps", 0, "optimizer steps (overrides --epochs)")
+	fl.Float64Var(&r.Epochs, "epochs", r.Epochs, "epochs over the data")
+	fl.BoolVar(&opts.NoShuffle, "no-shuffle", false, "keep the data order")
+	fl.BoolVar(&r.DropLast, "drop-last", false, "drop the last incomplete batch of an epoch")
+	fl.BoolVar(&opts.NoOffload, "no-offload", false, "keep every group's optimizer state on the device")
+	fl.BoolVar(&opts.NoPrefetch, "no-prefetch", false, "do not upload the next group's state during a step")
+	// Checkpoints
+	fl.IntVar(&r.SaveEvery, "save-every", 0, "write a checkpoint every N steps")
+	fl.IntVar(&r.SaveTotalLimit, "save-total-limit", 0, "keep at most N checkpoints (0 = all)")
+	return cmd
+}
+
+// complete validates the flags and fills opts.Run; every problem is reported at once.
+func (o *TrainOptions) complete(fl *pflag.FlagSet) error {
+	var problems []string
+	if o.Resume != "" {
+		var extra []string
+		fl.Visit(func(f *pflag.Flag) {
+			if !resumeFlags[f.Name] {
+				extra = append(extra, "--"+f.Name)
+			}
+		})
+		if len(extra) > 0 {
+			problems = append(problems, fmt.Sprintf("--resume takes the run's settings from the checkpoint; drop %s", strings.Join(extra, ", ")))
+		}
+		if o.Data == "" {
+			problems = append(problems, "--resume needs --data")
+		}
+	} else if o.Model == "" {
+		problems = append(problems, "train needs --model (or --resume)")
+	}
+	if o.Model != "" && o.Data == "" && !o.PrintQueue {
+		problems = append(problems, "train needs --data")
+	}
+	r := &o.Run
+	switch strings.ToLower(o.Groups) {
+	case "rotate":
+		r.Mode = hift.GroupModeRotate
+	case "partition":
+		r.Mode = hift.GroupModePartition
+	default:
+		problems = append(problems, fmt.Sprintf("--groups must be rotate or partition, got %q", o.Groups))
+	}
+	if o.FreezeLayers != "" {
+		r.FreezeLayers = strings.Split(o.FreezeLayers, ",")
+	}
+	r.Shuffle, r.Offload, r.Prefetch = !o.NoShuffle, !o.NoOffload, !o.NoPrefetch
+	cfg, err := o.optimizer()
+	if err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		r.Optimizer = cfg
+	}
+	if o.Resume == "" && !o.PrintQueue {
+		if err := r.Validate(); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return badInput("%s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// optimizer builds the optimizer config: HF Trainer defaults (lr 5e-5, weight decay 0, betas 0.9/0.999,
+// eps 1e-8; Adafactor with scale_parameter and relative_step off) overridden by the flags given.
+func (o *TrainOptions) optimizer() (optim.Config, error) {
+	c, err := optim.Defaults(o.OptimName)
+	if err != nil {
+		return c, err
+	}
+	c.LR, c.WeightDecay = o.LR, o.WeightDecay
+	set := func(flag string, dst *float64, v float64) {
+		if o.changed(flag) {
+			*dst = v
+		}
+	}
+	switch c.Name {
+	case optim.NameAdamW, optim.NameAdamWHF, optim.NameAdam, optim.NameLion:
+		c.Beta1, c.Beta2, c.Eps, c.AMSGrad = o.Beta1, o.Beta2, o.Eps, o.AMSGrad
+		if c.Name == optim.NameLion && !o.changed("beta2") {
+			c.Beta2 = 0.99
+		}
+	case optim.NameSGD:
+		c.Momentum, c.Dampening, c.Nesterov = o.Momentum, o.Dampening, o.Nesterov
+	case optim.NameAdagrad:
+		set("eps", &c.Eps, o.Eps)
+		c.LRDecay, c.InitialAccumulatorValue = o.LRDecay, o.InitialAccumulator
+	case optim.NameRMSprop:
+		set("eps", &c.Eps, o.Eps)
+		c.Alpha, c.Momentum, c.Centered = o.Alpha, o.Momentum, o.Centered
+	case optim.NameAdafactor:
+		set("eps", &c.Eps, o.Eps)
+		c.Eps2, c.ClipThreshold, c.DecayRate = o.Eps2, o.ClipThr, o.DecayRate
+		c.ScaleParameter, c.RelativeStep, c.WarmupInit = o.ScaleParameter, o.RelativeStep, o.WarmupInit
+		c.LRSet = !o.RelativeStep || o.changed("lr")
+		if o.changed("beta1") {
+			c.Beta1, c.Beta1Set = o.Beta1, true
+		}
+	}
+	return c, c.Validate()
+}
+
+func runTrain(ctx context.Context, opts *TrainOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var ds *data.TensorDataset
+	if opts.Data != "" {
+		var err error
+		if ds, err = data.LoadTensorDataset(opts.Data); err != nil {
+			return err
+		}
+	}
+	if opts.PrintQueue {
+		return printQueue(opts, ds)
+	}
+	be, err := opts.f.Backend()
+	if err != nil {
+		return err
+	}
+	var tr *hift.Trainer
+	if opts.Resume != "" {
+		tr, err = hift.Resume(be, opts.Resume, ds, opts.Run.Output, opts.Run.SaveEvery, opts.Run.SaveTotalLimit)
+	} else {
+		tr, err = hift.NewTrainer(be, opts.Model, ds, opts.Run)
+	}
+	if err != nil {
+		return err
+	}
+	log := opts.f.stderr
+	fmt.Fprintf(log, "%s: %d units, %d steps from step %d, %s\n", tr.Model().Class, len(tr.Model().Units), tr.TotalSteps(), tr.Step(), describeRun(opts.Run))
+	err = tr.Run(ctx, log, nil)
+	if errors.Is(err, hift.ErrInterrupted) {
+		fmt.Fprintf(log, "\ninterrupted: checkpoint saved at step %d in %s\n", tr.Step(), opts.Run.Output)
+		return errInterrupted
+	}
+	if err != nil {
+		return err
+	}
+	tr.Memory().Print(log)
+	tr.PrintCompileReport(log)
+	if opts.Run.Output != "" {
+		fmt.Fprintf(log, "saved %s\n", opts.Run.Output)
+	}
+	return nil
+}
+
+func describeRun(r hift.Options) string {
+	if r.Full {
+		return fmt.Sprintf("full fine-tuning, %s lr %g", r.Optimizer.Name, r.Optimizer.LR)
+	}
+	return fmt.Sprintf("HiFT m=%d %s, %s lr %g", r.GroupSize, r.Strategy, r.Optimizer.Name, r.Optimizer.LR)
+}
+
+func printQueue(opts *TrainOptions, ds *data.TensorDataset) error {
+	m, q, err := hift.PlanQueue(opts.Model, opts.Run)
+	if err != nil {
+		return err
+	}
+	hift.PrintQueue(opts.f.stdout, m, q)
+	_ = ds
+	return nil
+}
