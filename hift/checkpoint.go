@@ -29,15 +29,15 @@ const (
 var companionFiles = []string{"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
 	"special_tokens_map.json", "tokenizer.model", "vocab.txt", "vocab.json", "merges.txt", "added_tokens.json"}
 
-// sourceInfo remembers how the input checkpoint stored each tensor, so it can be saved the same way.
-type sourceInfo struct {
+// Source remembers how the input checkpoint stored each tensor, so it can be saved the same way.
+type Source struct {
 	dir      string
 	dtypes   map[string]safetensors.DType
 	shards   map[string]string
 	metadata map[string]string
 }
 
-func loadSource(dir string) (*hgraph.Model, map[string]*tensors.Tensor, *sourceInfo, error) {
+func loadSource(dir string) (*hgraph.Model, map[string]*tensors.Tensor, *Source, error) {
 	cfg, err := hgraph.LoadConfig(dir)
 	if err != nil {
 		return nil, nil, nil, err
@@ -55,7 +55,7 @@ func loadSource(dir string) (*hgraph.Model, map[string]*tensors.Tensor, *sourceI
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	src := &sourceInfo{dir: dir, dtypes: map[string]safetensors.DType{}, shards: map[string]string{}, metadata: ck.Metadata()}
+	src := &Source{dir: dir, dtypes: map[string]safetensors.DType{}, shards: map[string]string{}, metadata: ck.Metadata()}
 	for _, n := range ck.Names() {
 		info, _ := ck.Info(n)
 		src.dtypes[n] = info.DType

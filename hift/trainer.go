@@ -17,6 +17,7 @@ import (
 	"github.com/hift-go/hift/data"
 	hgraph "github.com/hift-go/hift/graph"
 	"github.com/hift-go/hift/hift/optim"
+	"github.com/hift-go/hift/io/safetensors"
 )
 
 // ErrInterrupted is returned by Run when its context is cancelled (Ctrl-C); a checkpoint was saved first.
@@ -49,7 +50,7 @@ type Trainer struct {
 	be      backends.Backend
 	model   *hgraph.Model
 	weights map[string]*tensors.Tensor
-	source  *sourceInfo
+	source  *Source
 	opts    Options
 	rule    optim.Rule
 	queue   *Queue
@@ -69,11 +70,24 @@ func NewTrainer(be backends.Backend, modelDir string, ds *data.TensorDataset, op
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	hgraph.PatchGoMLX()
 	m, w, src, err := loadSource(modelDir)
 	if err != nil {
 		return nil, err
 	}
+	return NewTrainerFromWeights(be, m, w, src, ds, opts)
+}
+
+// NewTrainerFromWeights prepares a run over in-memory weights (e.g. graph.RandomWeights for benchmarks).
+// src describes the checkpoint they came from (nil: saved as float32 into one model.safetensors).
+func NewTrainerFromWeights(be backends.Backend, m *hgraph.Model, w map[string]*tensors.Tensor, src *Source, ds *data.TensorDataset, opts Options) (*Trainer, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	hgraph.PatchGoMLX()
+	if src == nil {
+		src = &Source{dtypes: map[string]safetensors.DType{}, shards: map[string]string{}, metadata: map[string]string{"format": "pt"}}
+	}
+	var err error
 	t := &Trainer{be: be, model: m, weights: w, source: src, opts: opts, steps: map[string]*groupStep{}}
 	if t.rule, err = optim.New(opts.Optimizer); err != nil {
 		return nil, err
@@ -269,8 +283,9 @@ func (t *Trainer) TrainStep() (StepMetrics, error) {
 	}
 	gs.calls++
 	gs.totalTime += elapsed
-	// Offload the state of every active parameter that is not active next step.
-	if t.opts.Offload {
+	// Offload the state of every active parameter that is not active next step (HiFT only: full fine-tuning
+	// keeps all state on the device, as the baseline does).
+	if t.opts.Offload && !t.opts.Full {
 		var next map[string]bool
 		if t.step+1 < t.total && !t.opts.Full {
 			next = map[string]bool{}

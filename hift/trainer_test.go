@@ -298,3 +298,33 @@ func TestClipping(t *testing.T) {
 	}
 	t.Logf("norm %.5f (golden %.5f), clipped update max error %.3g", m.GradNorm, norm, worst)
 }
+
+// TestInterruptSavesCheckpoint: cancelling the context (Ctrl-C in the CLI) saves checkpoint-<step> before
+// returning ErrInterrupted, and the checkpoint resumes.
+func TestInterruptSavesCheckpoint(t *testing.T) {
+	fx, ds := llamaFixture(t)
+	o := adamwOptions(t)
+	o.Output = t.TempDir()
+	tr, err := NewTrainer(testBackend(t), fx.Dir, ds, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	err = tr.Run(ctx, nil, func(m StepMetrics) bool {
+		if m.Step == 2 {
+			cancel()
+		}
+		return true
+	})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Run after cancel: %v", err)
+	}
+	ck := filepath.Join(o.Output, "checkpoint-3")
+	r, err := Resume(testBackend(t), ck, ds, t.TempDir(), 0, 0)
+	if err != nil {
+		t.Fatalf("resume from %s: %v", ck, err)
+	}
+	if r.Step() != 3 {
+		t.Errorf("resumed at step %d, want 3", r.Step())
+	}
+}
