@@ -1,0 +1,499 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+)
+
+// Tokenizer is what task formatting needs from a tokenizer (data/tokenizer implements it).
+type Tokenizer interface {
+	Encode(text string, addSpecial bool) ([]int, error)
+	BOS() int
+	EOS() int
+	PAD() int
+	PaddingSide() string
+}
+
+// WordEncoder encodes pre-split words and tells which word each token came from (-1 for special tokens), as
+// HF's is_split_into_words + word_ids(). Token classification needs it.
+type WordEncoder interface {
+	EncodeWords(words []string, addSpecial bool) (ids, wordIDs []int, err error)
+}
+
+// OffsetEncoder encodes with character offsets ([start, end) in bytes of the text; special tokens [0,0]).
+// Extractive QA needs it.
+type OffsetEncoder interface {
+	EncodeWithOffsets(text string, addSpecial bool) (ids []int, offsets [][2]int, err error)
+}
+
+// Tasks (the same names as graph.Task).
+const (
+	TaskCausalLM       = "causal_lm"
+	TaskSeqCls         = "seq_cls"
+	TaskTokenCls       = "token_cls"
+	TaskQA             = "qa"
+	TaskMultipleChoice = "multiple_choice"
+)
+
+// FormatOptions choose the columns and shapes of a dataset.
+type FormatOptions struct {
+	Task   string
+	SeqLen int // T: every example is padded or truncated (causal LM text: packed) to T tokens
+
+	TextField     string // causal LM text / classification text (default "text")
+	TextPairField string // optional second text of a classification pair
+	PromptField   string // causal LM instruction data: loss only on the response
+	ResponseField string
+	Template      string // prompt template; "{prompt}" is replaced (default "{prompt}")
+	LabelField    string // default "label"
+	TokensField   string // token classification words (default "tokens")
+	TagsField     string // token classification tags (default "ner_tags")
+	ContextField  string // QA (defaults "context", "question", "answers")
+	QuestionField string
+	AnswersField  string
+	ChoicesField  string // multiple choice: a list of endings (default "choices")
+
+	Label2ID    map[string]int // class names → ids (config.json label2id)
+	NumLabels   int            // classes (1 = regression)
+	SkipBadRows bool           // count and skip rows that fail instead of stopping
+	MaxRows     int            // stop after this many rows (0 = all)
+}
+
+// Stats summarise a formatting pass.
+type Stats struct {
+	Rows, Skipped, Examples, Tokens, Truncated int
+	FirstSkipped                               error
+}
+
+func (o *FormatOptions) defaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&o.TextField, "text")
+	def(&o.LabelField, "label")
+	def(&o.TokensField, "tokens")
+	def(&o.TagsField, "ner_tags")
+	def(&o.ContextField, "context")
+	def(&o.QuestionField, "question")
+	def(&o.AnswersField, "answers")
+	def(&o.ChoicesField, "choices")
+	def(&o.Template, "{prompt}")
+}
+
+// BuildDataset streams rows, formats them for the task and returns fixed-shape examples [N, T].
+func BuildDataset(rows RowReader, tok Tokenizer, o FormatOptions) (*TensorDataset, Stats, error) {
+	o.defaults()
+	if o.SeqLen < 2 {
+		return nil, Stats{}, fmt.Errorf("data %s: sequence length must be >= 2, got %d", rows.Path(), o.SeqLen)
+	}
+	b := &builder{tok: tok, o: o, pad: padID(tok), left: tok.PaddingSide() == "left"}
+	var st Stats
+	for {
+		if o.MaxRows > 0 && st.Rows >= o.MaxRows {
+			break
+		}
+		row, err := rows.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err == nil {
+			st.Rows++
+			err = b.add(row, &st)
+			if err != nil {
+				err = fmt.Errorf("data %s: row %d: %w", rows.Path(), rows.Line(), err)
+			}
+		}
+		if err != nil {
+			if !o.SkipBadRows {
+				return nil, st, err
+			}
+			st.Skipped++
+			if st.FirstSkipped == nil {
+				st.FirstSkipped = err
+			}
+		}
+	}
+	b.flushPacked(&st, true)
+	if b.n == 0 {
+		return nil, st, fmt.Errorf("data %s: no examples (%d rows read, %d skipped)", rows.Path(), st.Rows, st.Skipped)
+	}
+	st.Examples = b.n
+	return b.dataset(rows.Path()), st, nil
+}
+
+func padID(tok Tokenizer) int {
+	switch {
+	case tok.PAD() >= 0:
+		return tok.PAD()
+	case tok.EOS() >= 0:
+		return tok.EOS()
+	}
+	return 0
+}
+
+type builder struct {
+	tok  Tokenizer
+	o    FormatOptions
+	pad  int
+	left bool
+
+	n                           int
+	ids, mask, labels, typeIDs  []int64
+	floatLabels                 []float32
+	starts, ends                []int64
+	labelPerExample, choiceDims bool
+	choices                     int
+	stream                      []int // causal LM packing buffer
+}
+
+func (b *builder) add(row Row, st *Stats) error {
+	switch b.o.Task {
+	case TaskCausalLM:
+		if b.o.PromptField != "" {
+			return b.addPromptResponse(row, st)
+		}
+		text, err := row.String(b.o.TextField)
+		if err != nil {
+			return err
+		}
+		ids, err := b.tok.Encode(text, true)
+		if err != nil {
+			return err
+		}
+		if eos := b.tok.EOS(); eos >= 0 && (len(ids) == 0 || ids[len(ids)-1] != eos) {
+			ids = append(ids, eos)
+		}
+		b.stream = append(b.stream, ids...)
+		b.flushPacked(st, false)
+		return nil
+	case TaskSeqCls:
+		return b.addSeqCls(row, st)
+	case TaskTokenCls:
+		return b.addTokenCls(row, st)
+	case TaskQA:
+		return b.addQA(row, st)
+	case TaskMultipleChoice:
+		return b.addMultipleChoice(row, st)
+	}
+	return fmt.Errorf("unknown task %q (causal_lm, seq_cls, token_cls, qa, multiple_choice)", b.o.Task)
+}
+
+// flushPacked cuts full blocks of T tokens from the packing buffer (labels = inputs, as HF group_texts);
+// at the end a shorter remainder becomes one padded block.
+func (b *builder) flushPacked(st *Stats, final bool) {
+	T := b.o.SeqLen
+	for len(b.stream) >= T {
+		b.appendSeq(b.stream[:T], nil, st)
+		b.stream = b.stream[T:]
+	}
+	if final && len(b.stream) > 1 && b.n == 0 {
+		b.appendSeq(b.stream, nil, st)
+		b.stream = nil
+	}
+}
+
+// appendSeq pads (or truncates) ids to T and appends an example; labels nil = ids (pads -100).
+func (b *builder) appendSeq(ids, labels []int, st *Stats) {
+	T := b.o.SeqLen
+	if len(ids) > T {
+		ids = ids[:T]
+		if labels != nil {
+			labels = labels[:T]
+		}
+		st.Truncated++
+	}
+	n := len(ids)
+	padN := T - n
+	row := make([]int64, T)
+	m := make([]int64, T)
+	lab := make([]int64, T)
+	off := 0
+	if b.left {
+		off = padN
+	}
+	for i := range row {
+		row[i], lab[i] = int64(b.pad), -100
+	}
+	for i, id := range ids {
+		row[off+i], m[off+i] = int64(id), 1
+		if labels == nil {
+			lab[off+i] = int64(id)
+		} else {
+			lab[off+i] = int64(labels[i])
+		}
+	}
+	b.ids, b.mask = append(b.ids, row...), append(b.mask, m...)
+	if b.o.Task == TaskCausalLM || b.o.Task == TaskTokenCls {
+		b.labels = append(b.labels, lab...)
+	}
+	b.n++
+	st.Tokens += n
+}
+
+func (b *builder) addPromptResponse(row Row, st *Stats) error {
+	prompt, err := row.String(b.o.PromptField)
+	if err != nil {
+		return err
+	}
+	resp, err := row.String(b.o.ResponseField)
+	if err != nil {
+		return err
+	}
+	p, err := b.tok.Encode(strings.ReplaceAll(b.o.Template, "{prompt}", prompt), true)
+	if err != nil {
+		return err
+	}
+	r, err := b.tok.Encode(resp, false)
+	if err != nil {
+		return err
+	}
+	if eos := b.tok.EOS(); eos >= 0 {
+		r = append(r, eos)
+	}
+	ids := append(append([]int{}, p...), r...)
+	labels := make([]int, len(ids))
+	for i := range labels {
+		if i < len(p) {
+			labels[i] = -100
+		} else {
+			labels[i] = ids[i]
+		}
+	}
+	b.appendSeq(ids, labels, st)
+	return nil
+}
+
+// label reads a class id (an integer, or a name through Label2ID) or, for regression, a float.
+func (b *builder) label(row Row) (float64, error) {
+	v, ok := row.Field(b.o.LabelField)
+	if !ok {
+		return 0, fmt.Errorf("no column %q (columns: %s)", b.o.LabelField, strings.Join(row.columns(), ", "))
+	}
+	if s, isStr := v.(string); isStr && b.o.Label2ID != nil {
+		id, ok := b.o.Label2ID[s]
+		if !ok {
+			return 0, fmt.Errorf("label %q is not in label2id %v", s, b.o.Label2ID)
+		}
+		return float64(id), nil
+	}
+	f, err := row.Number(b.o.LabelField)
+	if err != nil {
+		return 0, err
+	}
+	if b.o.NumLabels > 1 && (f != math.Trunc(f) || f < 0 || int(f) >= b.o.NumLabels) {
+		return 0, fmt.Errorf("label %v is not a class id in [0, %d)", f, b.o.NumLabels)
+	}
+	return f, nil
+}
+
+func (b *builder) addSeqCls(row Row, st *Stats) error {
+	text, err := row.String(b.o.TextField)
+	if err != nil {
+		return err
+	}
+	if b.o.TextPairField != "" {
+		pair, err := row.String(b.o.TextPairField)
+		if err != nil {
+			return err
+		}
+		text = text + " " + pair
+	}
+	y, err := b.label(row)
+	if err != nil {
+		return err
+	}
+	ids, err := b.tok.Encode(text, true)
+	if err != nil {
+		return err
+	}
+	if len(ids) > b.o.SeqLen { // keep the closing special token (e.g. [SEP], </s>)
+		last := ids[len(ids)-1]
+		ids = append(ids[:b.o.SeqLen-1:b.o.SeqLen-1], last)
+		st.Truncated++
+	}
+	b.appendSeq(ids, nil, st)
+	if b.o.NumLabels == 1 {
+		b.floatLabels = append(b.floatLabels, float32(y))
+	} else {
+		b.labels = append(b.labels, int64(y))
+	}
+	return nil
+}
+
+func (b *builder) addTokenCls(row Row, st *Stats) error {
+	we, ok := b.tok.(WordEncoder)
+	if !ok {
+		return fmt.Errorf("token classification needs a tokenizer with word alignment (EncodeWords)")
+	}
+	words, err := row.Strings(b.o.TokensField)
+	if err != nil {
+		return err
+	}
+	tags, err := row.Strings(b.o.TagsField)
+	if err != nil {
+		return err
+	}
+	if len(tags) != len(words) {
+		return fmt.Errorf("%d words but %d tags", len(words), len(tags))
+	}
+	ids, wordIDs, err := we.EncodeWords(words, true)
+	if err != nil {
+		return err
+	}
+	labels := make([]int, len(ids))
+	prev := -1
+	for i, w := range wordIDs {
+		labels[i] = -100
+		if w >= 0 && w != prev { // first sub-token of a word carries its tag
+			id, err := b.tagID(tags[w])
+			if err != nil {
+				return err
+			}
+			labels[i] = id
+		}
+		prev = w
+	}
+	b.appendSeq(ids, labels, st)
+	return nil
+}
+
+func (b *builder) tagID(tag string) (int, error) {
+	if b.o.Label2ID != nil {
+		if id, ok := b.o.Label2ID[tag]; ok {
+			return id, nil
+		}
+	}
+	var id int
+	if _, err := fmt.Sscanf(tag, "%d", &id); err != nil || (b.o.NumLabels > 0 && (id < 0 || id >= b.o.NumLabels)) {
+		return 0, fmt.Errorf("tag %q is neither a known label name nor a class id", tag)
+	}
+	return id, nil
+}
+
+func (b *builder) addQA(row Row, st *Stats) error {
+	oe, ok := b.tok.(OffsetEncoder)
+	if !ok {
+		return fmt.Errorf("extractive QA needs a tokenizer with character offsets (EncodeWithOffsets)")
+	}
+	ctx, err := row.String(b.o.ContextField)
+	if err != nil {
+		return err
+	}
+	q, err := row.String(b.o.QuestionField)
+	if err != nil {
+		return err
+	}
+	texts, err := row.Strings(b.o.AnswersField + ".text")
+	if err != nil {
+		return err
+	}
+	startsF, ok := row.Field(b.o.AnswersField + ".answer_start")
+	starts, _ := startsF.([]any)
+	if !ok || len(texts) == 0 || len(starts) == 0 {
+		return fmt.Errorf("column %q needs text and answer_start lists (SQuAD layout)", b.o.AnswersField)
+	}
+	var a0 float64
+	switch x := starts[0].(type) {
+	case int64:
+		a0 = float64(x)
+	case int32:
+		a0 = float64(x)
+	case float64:
+		a0 = x
+	default:
+		return fmt.Errorf("answer_start %v is not a number", starts[0])
+	}
+	charStart := int(a0)
+	charEnd := charStart + len(texts[0])
+	if charStart < 0 || charEnd > len(ctx) || ctx[charStart:charEnd] != texts[0] {
+		return fmt.Errorf("answer %q is not at character %d of the context", texts[0], charStart)
+	}
+	// question first, then the context (BERT-style "question [SEP] context").
+	full := q + " " + ctx
+	shift := len(q) + 1
+	ids, offs, err := oe.EncodeWithOffsets(full, true)
+	if err != nil {
+		return err
+	}
+	start, end := 0, 0 // no answer in the window → position 0 (CLS), as HF
+	for i, o := range offs {
+		if o[1] <= o[0] {
+			continue
+		}
+		if o[0] <= charStart+shift && charStart+shift < o[1] && start == 0 {
+			start = i
+		}
+		if o[0] < charEnd+shift && charEnd+shift <= o[1] {
+			end = i
+		}
+	}
+	if end < start || start >= b.o.SeqLen || end >= b.o.SeqLen {
+		start, end = 0, 0
+	}
+	b.appendSeq(ids, nil, st)
+	b.starts, b.ends = append(b.starts, int64(start)), append(b.ends, int64(end))
+	return nil
+}
+
+func (b *builder) addMultipleChoice(row Row, st *Stats) error {
+	ctx, err := row.String(b.o.TextField)
+	if err != nil {
+		return err
+	}
+	endings, err := row.Strings(b.o.ChoicesField)
+	if err != nil {
+		return err
+	}
+	if b.choices == 0 {
+		b.choices = len(endings)
+	} else if len(endings) != b.choices {
+		return fmt.Errorf("%d choices, earlier rows had %d", len(endings), b.choices)
+	}
+	y, err := b.label(row)
+	if err != nil {
+		return err
+	}
+	if int(y) >= len(endings) {
+		return fmt.Errorf("label %v but only %d choices", y, len(endings))
+	}
+	n0 := b.n
+	for _, e := range endings {
+		ids, err := b.tok.Encode(ctx+" "+e, true)
+		if err != nil {
+			return err
+		}
+		b.appendSeq(ids, nil, st)
+	}
+	b.n = n0 + 1
+	b.labels = append(b.labels, int64(y))
+	return nil
+}
+
+func (b *builder) dataset(path string) *TensorDataset {
+	T := b.o.SeqLen
+	shape := []int{b.n, T}
+	if b.choices > 0 {
+		shape = []int{b.n, b.choices, T}
+	}
+	ds := &TensorDataset{Path: path, N: b.n, Columns: map[string]Column{
+		"input_ids":      {Shape: shape, Ints: b.ids},
+		"attention_mask": {Shape: shape, Ints: b.mask},
+	}}
+	switch {
+	case b.o.Task == TaskCausalLM || b.o.Task == TaskTokenCls:
+		ds.Columns["labels"] = Column{Shape: []int{b.n, T}, Ints: b.labels}
+	case b.o.Task == TaskQA:
+		ds.Columns["start_positions"] = Column{Shape: []int{b.n}, Ints: b.starts}
+		ds.Columns["end_positions"] = Column{Shape: []int{b.n}, Ints: b.ends}
+	case b.floatLabels != nil:
+		ds.Columns["labels"] = Column{Shape: []int{b.n}, Floats: b.floatLabels}
+	default:
+		ds.Columns["labels"] = Column{Shape: []int{b.n}, Ints: b.labels}
+	}
+	return ds
+}

@@ -1,0 +1,197 @@
+package data
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// charTok is a test tokenizer: one token per byte (id = byte + 3), BOS 1, EOS 2, PAD 0; it implements word
+// alignment and offsets too.
+type charTok struct{ left bool }
+
+func (c charTok) Encode(s string, special bool) ([]int, error) {
+	ids, _, _ := c.EncodeWithOffsets(s, special)
+	return ids, nil
+}
+func (charTok) BOS() int { return 1 }
+func (charTok) EOS() int { return 2 }
+func (charTok) PAD() int { return 0 }
+func (c charTok) PaddingSide() string {
+	if c.left {
+		return "left"
+	}
+	return "right"
+}
+func (charTok) EncodeWithOffsets(s string, special bool) ([]int, [][2]int, error) {
+	var ids []int
+	var offs [][2]int
+	if special {
+		ids, offs = append(ids, 1), append(offs, [2]int{0, 0})
+	}
+	for i := 0; i < len(s); i++ {
+		ids, offs = append(ids, int(s[i])+3), append(offs, [2]int{i, i + 1})
+	}
+	return ids, offs, nil
+}
+func (c charTok) EncodeWords(words []string, special bool) ([]int, []int, error) {
+	ids, wids := []int{}, []int{}
+	if special {
+		ids, wids = append(ids, 1), append(wids, -1)
+	}
+	for w, word := range words {
+		for i := 0; i < len(word); i++ {
+			ids, wids = append(ids, int(word[i])+3), append(wids, w)
+		}
+	}
+	return ids, wids, nil
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func build(t *testing.T, path string, o FormatOptions) (*TensorDataset, Stats, error) {
+	t.Helper()
+	r, err := OpenRows(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	return BuildDataset(r, charTok{}, o)
+}
+
+func TestCausalLMPacking(t *testing.T) {
+	p := writeFile(t, "d.jsonl", `{"text":"abc"}`+"\n\n"+`{"text":"de"}`+"\n"+`{"text":"fghij"}`+"\n")
+	ds, st, err := build(t, p, FormatOptions{Task: TaskCausalLM, SeqLen: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// stream: 1 a b c 2 1 d e 2 1 f g h i j 2 = 16 tokens → 4 blocks of 4
+	if ds.N != 4 || st.Rows != 3 {
+		t.Fatalf("N=%d rows=%d", ds.N, st.Rows)
+	}
+	want := []int64{1, 'a' + 3, 'b' + 3, 'c' + 3, 2, 1, 'd' + 3, 'e' + 3}
+	if got := ds.Columns["input_ids"].Ints[:8]; !slices.Equal(got, want) {
+		t.Errorf("packed ids %v, want %v", got, want)
+	}
+	if !slices.Equal(ds.Columns["labels"].Ints, ds.Columns["input_ids"].Ints) {
+		t.Error("labels differ from inputs for packed text")
+	}
+}
+
+func TestPromptResponseMasksPrompt(t *testing.T) {
+	p := writeFile(t, "d.jsonl", `{"q":"hi","a":"yo"}`+"\n")
+	ds, _, err := build(t, p, FormatOptions{Task: TaskCausalLM, SeqLen: 8, PromptField: "q", ResponseField: "a", Template: "Q:{prompt}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1 Q : h i | y o 2 → labels -100 ×5, y o 2, pad
+	lab := ds.Columns["labels"].Ints
+	if !slices.Equal(lab, []int64{-100, -100, -100, -100, -100, 'y' + 3, 'o' + 3, 2}) {
+		t.Errorf("labels %v", lab)
+	}
+}
+
+func TestSeqClsFromCSVAndParquet(t *testing.T) {
+	csvPath := writeFile(t, "d.csv", "sentence,label\n\"good, very\",pos\nbad,neg\n")
+	o := FormatOptions{Task: TaskSeqCls, SeqLen: 6, TextField: "sentence", Label2ID: map[string]int{"neg": 0, "pos": 1}, NumLabels: 2}
+	ds, st, err := build(t, csvPath, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ds.Columns["labels"].Ints, []int64{1, 0}) || st.Truncated != 1 {
+		t.Errorf("labels %v truncated %d", ds.Columns["labels"].Ints, st.Truncated)
+	}
+	// Truncation keeps the closing token; padding fills with PAD and mask 0.
+	if ids := ds.Columns["input_ids"].Ints[6:12]; !slices.Equal(ids, []int64{1, 'b' + 3, 'a' + 3, 'd' + 3, 0, 0}) {
+		t.Errorf("row 2 ids %v", ids)
+	}
+	type rec struct {
+		Text  string `parquet:"text"`
+		Label int64  `parquet:"label"`
+		Meta  struct {
+			Source string `parquet:"source"`
+		} `parquet:"meta"`
+	}
+	pq := filepath.Join(t.TempDir(), "d.parquet")
+	rows := []rec{{Text: "hey", Label: 1}, {Text: "no", Label: 0}}
+	rows[0].Meta.Source = "a"
+	if err := parquet.WriteFile(pq, rows); err != nil {
+		t.Fatal(err)
+	}
+	ds, _, err = build(t, pq, FormatOptions{Task: TaskSeqCls, SeqLen: 5, NumLabels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ds.Columns["labels"].Ints, []int64{1, 0}) {
+		t.Errorf("parquet labels %v", ds.Columns["labels"].Ints)
+	}
+	r, _ := OpenRows(pq, "")
+	row, _ := r.Next()
+	if v, ok := row.Field("meta.source"); !ok || v != "a" {
+		t.Errorf("nested column meta.source = %v", v)
+	}
+	r.Close()
+}
+
+func TestBadRows(t *testing.T) {
+	p := writeFile(t, "d.jsonl", `{"text":"ok","label":1}`+"\n"+`{"txt":"x","label":0}`+"\n"+`not json`+"\n"+`{"text":"ok","label":7}`+"\n"+`{"text":"fine","label":0}`+"\n")
+	o := FormatOptions{Task: TaskSeqCls, SeqLen: 8, NumLabels: 2}
+	_, _, err := build(t, p, o)
+	if err == nil || !strings.Contains(err.Error(), "d.jsonl: row 2") || !strings.Contains(err.Error(), `no column "text"`) {
+		t.Errorf("bad row error: %v", err)
+	}
+	o.SkipBadRows = true
+	ds, st, err := build(t, p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.N != 2 || st.Skipped != 3 {
+		t.Errorf("N=%d skipped=%d (want 2, 3); first: %v", ds.N, st.Skipped, st.FirstSkipped)
+	}
+	empty := writeFile(t, "e.jsonl", "\n")
+	if _, _, err := build(t, empty, o); err == nil || !strings.Contains(err.Error(), "no examples") {
+		t.Errorf("empty dataset: %v", err)
+	}
+	if _, err := OpenRows(writeFile(t, "x.txt", "a"), ""); err == nil || !strings.Contains(err.Error(), "unknown dataset format") {
+		t.Errorf("unknown format: %v", err)
+	}
+}
+
+func TestTokenClsQAAndMultipleChoice(t *testing.T) {
+	p := writeFile(t, "t.jsonl", `{"tokens":["ab","c"],"ner_tags":["B","O"]}`+"\n")
+	ds, _, err := build(t, p, FormatOptions{Task: TaskTokenCls, SeqLen: 6, Label2ID: map[string]int{"O": 0, "B": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lab := ds.Columns["labels"].Ints; !slices.Equal(lab, []int64{-100, 1, -100, 0, -100, -100}) {
+		t.Errorf("token-cls labels %v", lab)
+	}
+	q := writeFile(t, "q.jsonl", `{"question":"who","context":"it was bob","answers":{"text":["bob"],"answer_start":[7]}}`+"\n")
+	ds, _, err = build(t, q, FormatOptions{Task: TaskQA, SeqLen: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// [BOS] w h o ' ' i t ' ' w a s ' ' b o b: "bob" = tokens 12..14
+	if s, e := ds.Columns["start_positions"].Ints[0], ds.Columns["end_positions"].Ints[0]; s != 12 || e != 14 {
+		t.Errorf("QA span %d..%d, want 12..14", s, e)
+	}
+	mc := writeFile(t, "m.jsonl", `{"text":"x","choices":["a","bb","c"],"label":1}`+"\n"+`{"text":"y","choices":["d","e","f"],"label":2}`+"\n")
+	ds, _, err = build(t, mc, FormatOptions{Task: TaskMultipleChoice, SeqLen: 5, NumLabels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.N != 2 || !slices.Equal(ds.Columns["input_ids"].Shape, []int{2, 3, 5}) || !slices.Equal(ds.Columns["labels"].Ints, []int64{1, 2}) {
+		t.Errorf("MC N=%d shape %v labels %v", ds.N, ds.Columns["input_ids"].Shape, ds.Columns["labels"].Ints)
+	}
+}
