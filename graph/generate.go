@@ -1,0 +1,200 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// Forwarder runs a model's forward pass repeatedly with one compiled program per batch shape (evaluation,
+// generation). It returns the logits (QA: start and end logits) and the loss when the batch has labels.
+type Forwarder struct {
+	be     backends.Backend
+	m      *Model
+	exec   *Exec
+	names  []string
+	outs   []string
+	lastAt bool // the program also takes a position and returns only that position's logits
+}
+
+// NewForwarder prepares a forward pass of m on be.
+func NewForwarder(be backends.Backend, m *Model) *Forwarder {
+	PatchGoMLX()
+	return &Forwarder{be: be, m: m}
+}
+
+// Run evaluates one batch. Programs are compiled on first use and reused for batches of the same shape and
+// fields.
+func (f *Forwarder) Run(weights, batch map[string]*tensors.Tensor) (out map[string]*tensors.Tensor, err error) {
+	names, args, err := BoundInputs(f.m, weights, batch)
+	if err != nil {
+		return nil, err
+	}
+	if f.exec == nil || !equalStrings(names, f.names) {
+		f.names = names
+		f.exec, err = NewExec(f.be, func(inputs []*Node) []*Node {
+			w, b := BindInputs(f.m, names, inputs)
+			o := f.m.Forward(w, b)
+			f.outs = f.outs[:0]
+			var nodes []*Node
+			for _, p := range []struct {
+				n string
+				v *Node
+			}{{"logits", o.Logits}, {"start_logits", o.StartLogits}, {"end_logits", o.EndLogits}, {"loss", o.Loss}} {
+				if p.v != nil {
+					f.outs, nodes = append(f.outs, p.n), append(nodes, p.v)
+				}
+			}
+			return nodes
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%s forward: %v", f.m.Class, r)
+		}
+	}()
+	res, err := f.exec.Exec(args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s forward: %w", f.m.Class, err)
+	}
+	out = map[string]*tensors.Tensor{}
+	for i, t := range res {
+		out[f.outs[i]] = t
+	}
+	return out, nil
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// GenerateOptions control decoding.
+type GenerateOptions struct {
+	MaxNewTokens int
+	// Temperature 0 (or TopK 1) decodes greedily; otherwise tokens are sampled from softmax(logits/T),
+	// restricted to the TopK most likely (0 = all) and to the smallest set reaching TopP (1 = all).
+	Temperature float64
+	TopK        int
+	TopP        float64
+	Seed        uint64
+	// Stop ids end generation (EOS); the stop token is included in the result.
+	Stop []int
+}
+
+// Generate continues prompt (token ids) with a causal LM. Without a KV cache each new token reruns the model on
+// a fixed-length window (prompt + MaxNewTokens, right-padded and masked) so the program compiles once.
+func Generate(be backends.Backend, m *Model, weights map[string]*tensors.Tensor, prompt []int, o GenerateOptions) ([]int, error) {
+	if m.Task != TaskCausalLM {
+		return nil, fmt.Errorf("generate needs a causal LM, %s is %s", m.Class, m.Task)
+	}
+	if len(prompt) == 0 {
+		return nil, fmt.Errorf("generate: empty prompt")
+	}
+	if o.MaxNewTokens < 1 {
+		return nil, fmt.Errorf("generate: max new tokens must be >= 1")
+	}
+	if o.TopP <= 0 || o.TopP > 1 {
+		o.TopP = 1
+	}
+	L := len(prompt) + o.MaxNewTokens
+	ids := make([]int64, L)
+	mask := make([]int64, L)
+	for i, t := range prompt {
+		ids[i], mask[i] = int64(t), 1
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x67656e))
+	f := NewForwarder(be, m)
+	var out []int
+	for n := len(prompt); n < L; n++ {
+		batch := map[string]*tensors.Tensor{
+			"input_ids":      tensors.FromFlatDataAndDimensions(append([]int64(nil), ids...), 1, L),
+			"attention_mask": tensors.FromFlatDataAndDimensions(append([]int64(nil), mask...), 1, L),
+		}
+		res, err := f.Run(weights, batch)
+		if err != nil {
+			return nil, err
+		}
+		logits := res["logits"]
+		V := logits.Shape().Dimensions[2]
+		row := make([]float64, V)
+		tensors.MustConstFlatData[float32](logits, func(flat []float32) {
+			for v := 0; v < V; v++ {
+				row[v] = float64(flat[(n-1)*V+v])
+			}
+		})
+		next := pick(row, o, rng)
+		ids[n], mask[n] = int64(next), 1
+		out = append(out, next)
+		for _, s := range o.Stop {
+			if next == s {
+				return out, nil
+			}
+		}
+	}
+	return out, nil
+}
+
+// pick chooses the next token from logits.
+func pick(logits []float64, o GenerateOptions, rng *rand.Rand) int {
+	if o.Temperature <= 0 || o.TopK == 1 {
+		best := 0
+		for i, v := range logits {
+			if v > logits[best] {
+				best = i
+			}
+		}
+		return best
+	}
+	idx := make([]int, len(logits))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
+	if o.TopK > 0 && o.TopK < len(idx) {
+		idx = idx[:o.TopK]
+	}
+	maxL := logits[idx[0]]
+	probs := make([]float64, len(idx))
+	var sum float64
+	for i, k := range idx {
+		probs[i] = math.Exp((logits[k] - maxL) / o.Temperature)
+		sum += probs[i]
+	}
+	var cum float64
+	for i := range probs {
+		probs[i] /= sum
+		cum += probs[i]
+		if cum >= o.TopP {
+			idx, probs = idx[:i+1], probs[:i+1]
+			break
+		}
+	}
+	var total float64
+	for _, p := range probs {
+		total += p
+	}
+	r := rng.Float64() * total
+	for i, p := range probs {
+		r -= p
+		if r <= 0 {
+			return idx[i]
+		}
+	}
+	return idx[len(idx)-1]
+}
