@@ -334,6 +334,21 @@ func (l *metricsLog) write(m StepMetrics) error {
 	return err
 }
 
+func (l *metricsLog) writeEval(step int, em EvalMetrics) error {
+	if l.f == nil {
+		return nil
+	}
+	b, err := json.Marshal(struct {
+		Step int `json:"step"`
+		EvalMetrics
+	}{step, em})
+	if err != nil {
+		return err
+	}
+	_, err = l.f.Write(append(b, '\n'))
+	return err
+}
+
 func (l *metricsLog) Close() error {
 	if l.f == nil {
 		return nil

@@ -43,6 +43,9 @@ type Options struct {
 	Offload  bool `json:"offload"`
 	Prefetch bool `json:"prefetch"`
 
+	// EvalEvery runs the evaluation set (Trainer.SetEval) every N steps (0: only at the end).
+	EvalEvery int `json:"eval_every"`
+
 	// Output receives the final model, periodic checkpoints (checkpoint-<step>/) and metrics.jsonl.
 	Output         string `json:"-"`
 	SaveEvery      int    `json:"-"`

@@ -60,6 +60,9 @@ type Trainer struct {
 	step    int
 	total   int
 
+	evalSet   *data.TensorDataset
+	evalBatch int
+
 	steps         map[string]*groupStep
 	lastGradBytes int64
 	losses        []float64
@@ -194,6 +197,11 @@ func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
 			return err
 		}
 		prog.update(m)
+		if t.evalSet != nil && t.opts.EvalEvery > 0 && t.step%t.opts.EvalEvery == 0 && t.step < t.total {
+			if err := t.runEval(metrics, log); err != nil {
+				return err
+			}
+		}
 		if t.opts.SaveEvery > 0 && t.step%t.opts.SaveEvery == 0 && t.step < t.total {
 			if err := t.saveCheckpoint(); err != nil {
 				return err
@@ -207,6 +215,11 @@ func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
 		}
 	}
 	prog.done()
+	if t.evalSet != nil {
+		if err := t.runEval(metrics, log); err != nil {
+			return err
+		}
+	}
 	if t.opts.Output != "" {
 		return t.Save(t.opts.Output)
 	}
@@ -482,4 +495,28 @@ func (t *Trainer) PrintCompileReport(w io.Writer) {
 		}
 		fmt.Fprintf(w, "%-24s %8d %14.3f %14.3f\n", k, gs.calls, gs.firstCall.Seconds(), mean)
 	}
+}
+
+// SetEval sets the evaluation set used every Options.EvalEvery steps and at the end of Run.
+func (t *Trainer) SetEval(ds *data.TensorDataset, batchSize int) {
+	t.evalSet, t.evalBatch = ds, batchSize
+}
+
+// Evaluate runs the evaluation set on the current weights.
+func (t *Trainer) Evaluate() (EvalMetrics, error) {
+	if t.evalSet == nil {
+		return EvalMetrics{}, fmt.Errorf("no evaluation set")
+	}
+	return Evaluate(t.be, t.model, t.weights, t.evalSet, t.evalBatch)
+}
+
+func (t *Trainer) runEval(metrics *metricsLog, log io.Writer) error {
+	em, err := t.Evaluate()
+	if err != nil {
+		return fmt.Errorf("evaluation at step %d: %w", t.step, err)
+	}
+	if log != nil {
+		fmt.Fprintf(log, "\neval at step %d: %s\n", t.step, em)
+	}
+	return metrics.writeEval(t.step, em)
 }
