@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -140,8 +141,37 @@ type Model struct {
 	Tied map[string]string
 	// Units are the HiFT units in depth order (embeddings first).
 	Units []Unit
+	// BasePrefix is HF's base_model_prefix of the class followed by a dot ("transformer.", "model.",
+	// "gpt_neox.", "bert.", "roberta."). A checkpoint in which no tensor name starts with it holds the bare base
+	// model (e.g. the original gpt2 and opt-125m files): its names are read as if they had the prefix, and the
+	// head's names are taken as they are, as HF's from_pretrained does.
+	BasePrefix string
+	// IgnoreKeys match model-side names (after BasePrefix is added) of checkpoint tensors that are skipped without
+	// being read: HF's _keys_to_ignore_on_load_unexpected and the buffers older versions saved but current
+	// ones keep out of the state dict (attention masks, rotary inv_freq, position_ids). They are reported, never
+	// silently dropped (LoadReport.Ignored, Inspection.Ignored).
+	IgnoreKeys []*regexp.Regexp
 	// Forward builds the computation; it reads weights by HF name.
 	Forward func(w Weights, b *Batch) *Outputs
+}
+
+// ignoreKeys compiles the IgnoreKeys patterns of an architecture file; each is anchored at both ends.
+func ignoreKeys(patterns ...string) []*regexp.Regexp {
+	out := make([]*regexp.Regexp, len(patterns))
+	for i, p := range patterns {
+		out[i] = regexp.MustCompile("^(?:" + p + ")$")
+	}
+	return out
+}
+
+// Ignored reports whether a model-side tensor name matches one of m.IgnoreKeys.
+func (m *Model) Ignored(name string) bool {
+	for _, re := range m.IgnoreKeys {
+		if re.MatchString(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // Param returns the spec of a parameter or buffer by name.

@@ -123,7 +123,8 @@ func KnownActivation(name string) bool {
 
 // AttentionMask builds the boolean attention mask [B, 1, T, T] (true = may attend): key padding from
 // attentionMask [B, T] (nil = all real) and, if causal, the lower triangle. window > 0 additionally limits a
-// query to the last `window` keys (GPT-Neo local attention, Mistral sliding window).
+// query q to the keys k with q − k < window, i.e. the last `window` keys including itself (GPT-Neo local
+// attention; Mistral's and Qwen2's sliding window as current transformers define it).
 func AttentionMask(g *Graph, attentionMask *Node, batch, seq int, causal bool, window int) *Node {
 	qPos := Iota(g, shapes.Make(dtypes.Int32, seq, seq), 0) // [T, T] query index
 	kPos := Iota(g, shapes.Make(dtypes.Int32, seq, seq), 1) // [T, T] key index

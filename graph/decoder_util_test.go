@@ -98,7 +98,8 @@ func decWeights(m *Model) map[string]*tensors.Tensor {
 }
 
 // decBatch builds a [2, 6] batch: row 0 all real, row 1 padded with pad (on the left when left). Causal-LM
-// labels are the ids with -100 on pads; sequence-classification labels are [B] classes below numLabels.
+// labels are the ids with -100 on pads; sequence-classification labels are [B] classes below numLabels;
+// token-classification labels [B, T] classes below numLabels with -100 on pads; QA start and end positions [B].
 func decBatch(task Task, pad int64, left bool, numLabels int) map[string]*tensors.Tensor {
 	ids := []int64{3, 7, 9, 11, 4, 6, 5, 8, 12, 10, pad, pad}
 	mask := []int64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}
@@ -121,21 +122,40 @@ func decBatch(task Task, pad int64, left bool, numLabels int) map[string]*tensor
 		b["labels"] = tensors.FromFlatDataAndDimensions(labels, 2, 6)
 	case TaskSeqCls:
 		b["labels"] = tensors.FromFlatDataAndDimensions([]int64{1 % int64(numLabels), 0}, 2)
+	case TaskTokenCls:
+		labels := make([]int64, len(ids))
+		for i := range labels {
+			labels[i] = int64(i*7+3) % int64(numLabels)
+			if mask[i] == 0 {
+				labels[i] = IgnoreIndex
+			}
+		}
+		b["labels"] = tensors.FromFlatDataAndDimensions(labels, 2, 6)
+	case TaskQA:
+		// Row 1's end position is past the sequence: clamped to T and ignored, as in HF.
+		b["start_positions"] = tensors.FromFlatDataAndDimensions([]int64{1, 3}, 2)
+		b["end_positions"] = tensors.FromFlatDataAndDimensions([]int64{4, 9}, 2)
 	}
 	return b
 }
 
-// decRun runs forward + backward with hidden states and checks: logits of shape logitsShape, a positive loss,
-// one hidden state per block plus the embedding, a gradient of the parameter's shape for every parameter, every
-// output finite and every gradient non-zero somewhere.
+// decRun runs forward + backward with hidden states and checks: logits (QA: start and end logits) of shape
+// logitsShape, a positive loss, one hidden state per block plus the embedding, a gradient of the parameter's
+// shape for every parameter, every output finite and every gradient non-zero somewhere.
 func decRun(t *testing.T, m *Model, batch map[string]*tensors.Tensor, logitsShape []int, numLayers int) map[string]*tensors.Tensor {
 	t.Helper()
 	out, err := RunForward(testBackend(t), m, decWeights(m), batch, ForwardOptions{Grads: true, Hidden: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := out["logits"]; got == nil || !slices.Equal(got.Shape().Dimensions, logitsShape) {
-		t.Errorf("%s: logits %v, want shape %v", m.Class, got, logitsShape)
+	logitNames := []string{"logits"}
+	if m.Task == TaskQA {
+		logitNames = []string{"start_logits", "end_logits"}
+	}
+	for _, n := range logitNames {
+		if got := out[n]; got == nil || !slices.Equal(got.Shape().Dimensions, logitsShape) {
+			t.Errorf("%s: %s %v, want shape %v", m.Class, n, got, logitsShape)
+		}
 	}
 	if l, ok := out["loss"]; !ok || !(tensors.ToScalar[float32](l) > 0) {
 		t.Errorf("%s: loss %v, want > 0", m.Class, l)

@@ -130,7 +130,16 @@ func buildEncoder(cfg *Config, task Task, f encoderFlavor) (*Model, error) {
 // BERT-layout encoder for a task.
 func encoderModel(c *EncoderConfig, f encoderFlavor, task Task, head HeadConfig) *Model {
 	D, I := c.HiddenSize, c.IntermediateSize
-	m := &Model{Tied: map[string]string{}}
+	p := f.prefix
+	pooled := f.pooled(task)
+	// position_ids and token_type_ids are buffers older versions saved (non-persistent since 4.31).
+	ignore := []string{p + `\.embeddings\.(position_ids|token_type_ids)`}
+	if !pooled && (task == TaskTokenCls || task == TaskQA) {
+		// *ForTokenClassification and *ForQuestionAnswering build the base model without its pooler and list
+		// r"pooler" in _keys_to_ignore_on_load_unexpected, so a pre-trained base checkpoint's pooler is skipped.
+		ignore = append(ignore, p+`\.pooler\.dense\.(weight|bias)`)
+	}
+	m := &Model{Tied: map[string]string{}, BasePrefix: p + ".", IgnoreKeys: ignoreKeys(ignore...)}
 	add := func(u *Unit, name string, noDecay bool, shape ...int) {
 		m.Params = append(m.Params, ParamSpec{Name: name, Shape: shape, NoDecay: noDecay})
 		u.Params = append(u.Params, name)
@@ -143,7 +152,6 @@ func encoderModel(c *EncoderConfig, f encoderFlavor, task Task, head HeadConfig)
 		add(u, name+".weight", true, D)
 		add(u, name+".bias", true, D)
 	}
-	p := f.prefix
 	emb := Unit{Name: p + ".embeddings"}
 	add(&emb, p+".embeddings.word_embeddings.weight", false, c.VocabSize, D)
 	add(&emb, p+".embeddings.position_embeddings.weight", false, c.MaxPositionEmbeddings, D)
@@ -163,7 +171,6 @@ func encoderModel(c *EncoderConfig, f encoderFlavor, task Task, head HeadConfig)
 		norm(&u, lp+".output.LayerNorm")
 		m.Units = append(m.Units, u)
 	}
-	pooled := f.pooled(task)
 	if pooled {
 		u := Unit{Name: p + ".pooler"}
 		linear(&u, p+".pooler.dense", D, D)

@@ -15,6 +15,8 @@ func init() {
 		Classes: map[string]Task{
 			"GPT2LMHeadModel":               TaskCausalLM,
 			"GPT2ForSequenceClassification": TaskSeqCls,
+			"GPT2ForTokenClassification":    TaskTokenCls,
+			"GPT2ForQuestionAnswering":      TaskQA,
 		},
 		Build: buildGPT2,
 	})
@@ -80,7 +82,9 @@ func buildGPT2(cfg *Config, task Task) (*Model, error) {
 		return nil, err
 	}
 	D, V, I := c.NEmbd, c.VocabSize, c.inner
-	m := &Model{Tied: map[string]string{}}
+	m := &Model{Tied: map[string]string{}, BasePrefix: "transformer.",
+		// GPT2Attention's causal-mask buffers, saved by old checkpoints (the original gpt2 files), non-persistent now.
+		IgnoreKeys: ignoreKeys(`transformer\.h\.\d+\.attn\.(bias|masked_bias)`)}
 	add := paramAdder(m)
 	// transformer.wte and wpe train together: one unit for token and position embeddings (and the tied head).
 	emb := Unit{Name: "transformer.wte+transformer.wpe"}
@@ -108,7 +112,7 @@ func buildGPT2(cfg *Config, task Task) (*Model, error) {
 	add(&lnf, "transformer.ln_f.weight", true, D)
 	add(&lnf, "transformer.ln_f.bias", true, D)
 	m.Units = append(m.Units, lnf)
-	headName := "lm_head.weight"
+	headModule := "lm_head"
 	switch task {
 	case TaskCausalLM:
 		if c.TieWordEmbeddings {
@@ -118,15 +122,12 @@ func buildGPT2(cfg *Config, task Task) (*Model, error) {
 			add(&u, "lm_head.weight", false, V, D)
 			m.Units = append(m.Units, u)
 		}
-	case TaskSeqCls:
+	default:
 		// Ours: ln_f is its own unit before the head (the original never trains it, hift-algorithm.md §2.2).
-		headName = "score.weight"
-		u := Unit{Name: "score"}
-		add(&u, headName, false, head.NumLabels, D)
-		m.Units = append(m.Units, u)
+		headModule = decoderTaskHead(m, task, head, D)
 	}
 	m.Forward = func(w Weights, b *Batch) *Outputs {
-		return gpt2Forward(c, task, head, headName, w, b)
+		return gpt2Forward(c, task, head, headModule, w, b)
 	}
 	return m, nil
 }
@@ -136,7 +137,8 @@ func conv1DW(w Weights, prefix string, x *Node) *Node {
 	return Conv1D(x, w.Get(prefix+".weight"), w.Get(prefix+".bias"))
 }
 
-func gpt2Forward(c *GPT2Config, task Task, head HeadConfig, headName string, w Weights, b *Batch) *Outputs {
+func gpt2Forward(c *GPT2Config, task Task, head HeadConfig, headModule string, w Weights, b *Batch) *Outputs {
+	decoderCheckInputs(b, "GPT-2", true)
 	g := b.InputIDs.Graph()
 	dims := b.InputIDs.Shape().Dimensions
 	B, T := dims[0], dims[1]
@@ -146,6 +148,10 @@ func gpt2Forward(c *GPT2Config, task Task, head HeadConfig, headName string, w W
 
 	tok := Embedding(w.Get("transformer.wte.weight"), b.InputIDs, -1) // [B, T, D]
 	x := Add(tok, positionRows(w.Get("transformer.wpe.weight"), T))   // [B, T, D]
+	if b.TokenTypeIDs != nil {
+		// GPT2Model embeds token types with the token table.
+		x = Add(x, Embedding(w.Get("transformer.wte.weight"), b.TokenTypeIDs, -1)) // [B, T, D]
+	}
 	out := &Outputs{Hidden: []*Node{x}}
 	mask := AttentionMask(g, b.AttentionMask, B, T, true, 0) // [B, 1, T, T]
 	for l := 0; l < c.NLayer; l++ {
@@ -173,6 +179,6 @@ func gpt2Forward(c *GPT2Config, task Task, head HeadConfig, headName string, w W
 	}
 	x = layerNormW(w, "transformer.ln_f", x, eps, true) // [B, T, D]
 	out.Hidden = append(out.Hidden, x)
-	decoderOutputs(out, task, head, x, w.Get(headName), b)
+	decoderOutputs(out, task, head, x, w, headModule, b)
 	return out
 }

@@ -16,6 +16,8 @@ func init() {
 		Classes: map[string]Task{
 			"GPTNeoForCausalLM":               TaskCausalLM,
 			"GPTNeoForSequenceClassification": TaskSeqCls,
+			"GPTNeoForTokenClassification":    TaskTokenCls,
+			"GPTNeoForQuestionAnswering":      TaskQA,
 		},
 		Build: buildGPTNeo,
 	})
@@ -105,7 +107,9 @@ func buildGPTNeo(cfg *Config, task Task) (*Model, error) {
 		return nil, err
 	}
 	D, V, I := c.HiddenSize, c.VocabSize, c.inner
-	m := &Model{Tied: map[string]string{}}
+	m := &Model{Tied: map[string]string{}, BasePrefix: "transformer.",
+		// GPTNeoSelfAttention's mask buffers, saved by old checkpoints, non-persistent now.
+		IgnoreKeys: ignoreKeys(`transformer\.h\.\d+\.attn\.attention\.(bias|masked_bias)`)}
 	add := paramAdder(m)
 	emb := Unit{Name: "transformer.wte+transformer.wpe"}
 	add(&emb, "transformer.wte.weight", false, V, D)
@@ -134,7 +138,7 @@ func buildGPTNeo(cfg *Config, task Task) (*Model, error) {
 	add(&lnf, "transformer.ln_f.weight", true, D)
 	add(&lnf, "transformer.ln_f.bias", true, D)
 	m.Units = append(m.Units, lnf)
-	headName := "lm_head.weight"
+	headModule := "lm_head"
 	switch task {
 	case TaskCausalLM:
 		if c.TieWordEmbeddings {
@@ -144,19 +148,17 @@ func buildGPTNeo(cfg *Config, task Task) (*Model, error) {
 			add(&u, "lm_head.weight", false, V, D)
 			m.Units = append(m.Units, u)
 		}
-	case TaskSeqCls:
-		headName = "score.weight"
-		u := Unit{Name: "score"}
-		add(&u, headName, false, head.NumLabels, D)
-		m.Units = append(m.Units, u)
+	default:
+		headModule = decoderTaskHead(m, task, head, D)
 	}
 	m.Forward = func(w Weights, b *Batch) *Outputs {
-		return gptNeoForward(c, task, head, headName, w, b)
+		return gptNeoForward(c, task, head, headModule, w, b)
 	}
 	return m, nil
 }
 
-func gptNeoForward(c *GPTNeoConfig, task Task, head HeadConfig, headName string, w Weights, b *Batch) *Outputs {
+func gptNeoForward(c *GPTNeoConfig, task Task, head HeadConfig, headModule string, w Weights, b *Batch) *Outputs {
+	decoderCheckInputs(b, "GPT-Neo", true)
 	g := b.InputIDs.Graph()
 	dims := b.InputIDs.Shape().Dimensions
 	B, T := dims[0], dims[1]
@@ -166,6 +168,10 @@ func gptNeoForward(c *GPTNeoConfig, task Task, head HeadConfig, headName string,
 
 	tok := Embedding(w.Get("transformer.wte.weight"), b.InputIDs, -1) // [B, T, D]
 	x := Add(tok, positionRows(w.Get("transformer.wpe.weight"), T))   // [B, T, D]
+	if b.TokenTypeIDs != nil {
+		// GPTNeoModel embeds token types with the token table, as GPT-2 does.
+		x = Add(x, Embedding(w.Get("transformer.wte.weight"), b.TokenTypeIDs, -1)) // [B, T, D]
+	}
 	out := &Outputs{Hidden: []*Node{x}}
 	globalMask := AttentionMask(g, b.AttentionMask, B, T, true, 0) // [B, 1, T, T]
 	// HF local: tril(ones) XOR tril(ones, -window): query i sees keys j with i-window < j <= i.
@@ -193,6 +199,6 @@ func gptNeoForward(c *GPTNeoConfig, task Task, head HeadConfig, headName string,
 	}
 	x = layerNormW(w, "transformer.ln_f", x, eps, true) // [B, T, D]
 	out.Hidden = append(out.Hidden, x)
-	decoderOutputs(out, task, head, x, w.Get(headName), b)
+	decoderOutputs(out, task, head, x, w, headModule, b)
 	return out
 }

@@ -16,6 +16,8 @@ func init() {
 		Classes: map[string]Task{
 			"GPTNeoXForCausalLM":               TaskCausalLM,
 			"GPTNeoXForSequenceClassification": TaskSeqCls,
+			"GPTNeoXForTokenClassification":    TaskTokenCls,
+			"GPTNeoXForQuestionAnswering":      TaskQA,
 		},
 		Build: buildGPTNeoX,
 	})
@@ -105,7 +107,10 @@ func buildGPTNeoX(cfg *Config, task Task) (*Model, error) {
 		return nil, err
 	}
 	D, V, I := c.HiddenSize, c.VocabSize, c.IntermediateSize
-	m := &Model{Tied: map[string]string{}}
+	m := &Model{Tied: map[string]string{}, BasePrefix: "gpt_neox.",
+		// GPTNeoXAttention's mask buffers, saved by the original Pythia checkpoints, non-persistent in 4.34;
+		// inv_freq is still persistent there and is a buffer below.
+		IgnoreKeys: ignoreKeys(`gpt_neox\.layers\.\d+\.attention\.(bias|masked_bias)`)}
 	add := paramAdder(m)
 	emb := Unit{Name: "gpt_neox.embed_in"}
 	add(&emb, "gpt_neox.embed_in.weight", false, V, D)
@@ -133,29 +138,27 @@ func buildGPTNeoX(cfg *Config, task Task) (*Model, error) {
 	add(&norm, "gpt_neox.final_layer_norm.weight", true, D)
 	add(&norm, "gpt_neox.final_layer_norm.bias", true, D)
 	m.Units = append(m.Units, norm)
-	headName := "embed_out.weight"
+	headModule := "embed_out"
 	switch task {
 	case TaskCausalLM:
 		if c.TieWordEmbeddings {
 			m.Tied["embed_out.weight"] = "gpt_neox.embed_in.weight"
 		} else {
 			u := Unit{Name: "embed_out"}
-			add(&u, headName, false, V, D)
+			add(&u, "embed_out.weight", false, V, D)
 			m.Units = append(m.Units, u)
 		}
-	case TaskSeqCls:
-		headName = "score.weight"
-		u := Unit{Name: "score"}
-		add(&u, headName, false, head.NumLabels, D)
-		m.Units = append(m.Units, u)
+	default:
+		headModule = decoderTaskHead(m, task, head, D)
 	}
 	m.Forward = func(w Weights, b *Batch) *Outputs {
-		return gptNeoXForward(c, task, head, headName, w, b)
+		return gptNeoXForward(c, task, head, headModule, w, b)
 	}
 	return m, nil
 }
 
-func gptNeoXForward(c *GPTNeoXConfig, task Task, head HeadConfig, headName string, w Weights, b *Batch) *Outputs {
+func gptNeoXForward(c *GPTNeoXConfig, task Task, head HeadConfig, headModule string, w Weights, b *Batch) *Outputs {
+	decoderCheckInputs(b, "GPT-NeoX", false)
 	g := b.InputIDs.Graph()
 	dims := b.InputIDs.Shape().Dimensions
 	B, T := dims[0], dims[1]
@@ -212,6 +215,6 @@ func gptNeoXForward(c *GPTNeoXConfig, task Task, head HeadConfig, headName strin
 	}
 	x = layerNormW(w, "gpt_neox.final_layer_norm", x, eps, true) // [B, T, D]
 	out.Hidden = append(out.Hidden, x)
-	decoderOutputs(out, task, head, x, w.Get(headName), b)
+	decoderOutputs(out, task, head, x, w, headModule, b)
 	return out
 }

@@ -21,17 +21,25 @@ type TensorRow struct {
 
 // Inspection describes a checkpoint folder or safetensors file.
 type Inspection struct {
-	Path         string            `json:"path"`
-	Files        []string          `json:"files"`
-	Architecture string            `json:"architecture,omitempty"` // HF class, when config.json is found and supported
-	ModelType    string            `json:"model_type,omitempty"`
-	Task         Task              `json:"task,omitempty"`
-	ArchError    string            `json:"architecture_error,omitempty"` // why no architecture was detected
-	Parameters   int64             `json:"parameters"`                   // elements of floating-point tensors in the files
-	Bytes        int64             `json:"bytes"`
-	Units        []UnitRow         `json:"units,omitempty"`
-	Tensors      []TensorRow       `json:"tensors"`
-	Metadata     map[string]string `json:"metadata,omitempty"`
+	Path         string   `json:"path"`
+	Files        []string `json:"files"`
+	Architecture string   `json:"architecture,omitempty"` // HF class, when config.json is found and supported
+	ModelType    string   `json:"model_type,omitempty"`
+	Task         Task     `json:"task,omitempty"`
+	ArchError    string   `json:"architecture_error,omitempty"` // why no architecture was detected
+	// Parameters counts the elements of the floating-point tensors in the files, less the ignored ones.
+	Parameters int64     `json:"parameters"`
+	Bytes      int64     `json:"bytes"`
+	Units      []UnitRow `json:"units,omitempty"`
+	// AddedPrefix is the base-model prefix the loader adds to a bare base-model checkpoint's names.
+	AddedPrefix string `json:"added_prefix,omitempty"`
+	// Ignored are the tensors the loader skips unread (the architecture's IgnoreKeys, e.g. GPT-2's attn.bias).
+	Ignored []string `json:"ignored,omitempty"`
+	// Missing and Unexpected are what loading would report by name (shapes and dtypes are not checked here).
+	Missing    []string          `json:"missing,omitempty"`
+	Unexpected []string          `json:"unexpected,omitempty"`
+	Tensors    []TensorRow       `json:"tensors"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
 }
 
 // UnitRow is one HiFT unit with its parameter count.
@@ -41,7 +49,7 @@ type UnitRow struct {
 }
 
 // Inspect reads the safetensors header(s) at path (a folder, an index or a file) and, when a config.json sits
-// beside them, the architecture it describes. No tensor data is read.
+// beside them, the architecture it describes and how the tensor names match it. No tensor data is read.
 func Inspect(path string) (*Inspection, error) {
 	ck, err := safetensors.Open(path)
 	if err != nil {
@@ -70,6 +78,13 @@ func Inspect(path string) (*Inspection, error) {
 			var m *Model
 			if m, err = NewModel(cfg); err == nil {
 				in.Architecture, in.Task = m.Class, m.Task
+				nm := m.MatchNames(ck.Names())
+				in.AddedPrefix, in.Ignored, in.Missing, in.Unexpected = nm.AddedPrefix, nm.Ignored, nm.Missing, nm.Unexpected
+				for _, name := range nm.Ignored {
+					if info, _ := ck.Info(name); info.DType.IsFloat() {
+						in.Parameters -= int64(info.NumElements())
+					}
+				}
 				for _, u := range m.Units {
 					var n int64
 					for _, p := range u.Params {

@@ -1,8 +1,10 @@
 package graph
 
-// LLaMA family (LLaMA 1/2/3, and the same layout under other names: Mistral, Qwen2).
+// LLaMA family (LLaMA 1/2/3, and the same layout under other names: Mistral in mistral.go, Qwen2 in qwen2.go).
 // Reference: transformers/models/llama/modeling_llama.py (v4.34), rope_scaling "llama3" as in
-// transformers/modeling_rope_utils.py (_compute_llama3_parameters).
+// transformers/modeling_rope_utils.py (_compute_llama3_parameters). LlamaForQuestionAnswering is not in 4.34
+// (it came with v4.38); it is built as later versions define it: the base model under `transformer.` instead
+// of `model.` (base_model_prefix "transformer") and qa_outputs = nn.Linear(hidden_size, 2) with a bias.
 
 import (
 	"fmt"
@@ -17,6 +19,7 @@ func init() {
 		Classes: map[string]Task{
 			"LlamaForCausalLM":               TaskCausalLM,
 			"LlamaForSequenceClassification": TaskSeqCls,
+			"LlamaForQuestionAnswering":      TaskQA,
 		},
 		Build: buildLlama,
 	})
@@ -51,18 +54,29 @@ type LlamaConfig struct {
 	MLPBias               bool         `json:"mlp_bias"`
 	// QKVBias adds biases to q/k/v only (Qwen2); set by the Qwen2 registration, not by config.json.
 	QKVBias bool `json:"-"`
-	// SlidingWindow limits attention to the last N keys (Mistral); 0 = none.
-	SlidingWindow int  `json:"-"`
-	PadTokenID    *int `json:"pad_token_id"`
+	// SlidingWindow limits a query to the keys less than SlidingWindow positions back (q − k < SlidingWindow,
+	// HF's sliding_window_overlay; Mistral, Qwen2); 0 = none. Set by mistral.go / qwen2.go, not by config.json.
+	SlidingWindow int `json:"-"`
+	// SlidingLayers says per layer whether SlidingWindow applies (Qwen2's layer_types / max_window_layers);
+	// nil = every layer.
+	SlidingLayers []bool `json:"-"`
+	PadTokenID    *int   `json:"pad_token_id"`
 }
 
 // DecodeLlamaConfig reads a LLaMA-layout config with LlamaConfig's defaults.
 func DecodeLlamaConfig(cfg *Config) (*LlamaConfig, error) {
-	c := &LlamaConfig{RMSNormEps: 1e-6, RopeTheta: 10000, HiddenAct: "silu", MaxPositionEmbeddings: 2048}
+	return decodeLlamaLayout(cfg, LlamaConfig{RMSNormEps: 1e-6, RopeTheta: 10000, HiddenAct: "silu", MaxPositionEmbeddings: 2048})
+}
+
+// decodeLlamaLayout reads a LLaMA-layout config over a config class's defaults. NumKeyValueHeads in defaults is
+// the class default for an absent num_key_value_heads (0: num_attention_heads, as LlamaConfig); an explicit
+// null means num_attention_heads in every class.
+func decodeLlamaLayout(cfg *Config, defaults LlamaConfig) (*LlamaConfig, error) {
+	c := &defaults
 	if err := cfg.Decode(c, "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads"); err != nil {
 		return nil, err
 	}
-	if c.NumKeyValueHeads == 0 {
+	if _, present := cfg.Raw["num_key_value_heads"]; c.NumKeyValueHeads == 0 || (present && !cfg.Has("num_key_value_heads")) {
 		c.NumKeyValueHeads = c.NumAttentionHeads
 	}
 	if err := positive(cfg.Path, map[string]int{"vocab_size": c.VocabSize, "hidden_size": c.HiddenSize,
@@ -155,32 +169,35 @@ func buildLlama(cfg *Config, task Task) (*Model, error) {
 	return LlamaModel(cfg, c, task)
 }
 
-// LlamaModel builds the model description of a LLaMA-layout config (shared by Mistral and Qwen2).
+// LlamaModel builds the model description of a LLaMA-layout config (shared by Mistral and Qwen2) for a causal
+// LM, sequence classification (score) or question answering (qa_outputs). The base model's names start with
+// "model.", except for question answering, which uses "transformer." as LlamaForQuestionAnswering does.
 func LlamaModel(cfg *Config, c *LlamaConfig, task Task) (*Model, error) {
-	var head HeadConfig
-	if task == TaskSeqCls {
-		var err error
-		if head, err = cfg.Head(); err != nil {
-			return nil, err
-		}
-		if head.PadTokenID == nil {
-			head.PadTokenID = c.PadTokenID
-		}
-	} else if task != TaskCausalLM {
+	if task != TaskCausalLM && task != TaskSeqCls && task != TaskQA {
 		return nil, fmt.Errorf("task %s is not implemented for the LLaMA family", task)
+	}
+	head, err := decoderHead(cfg, task, "the LLaMA family", c.PadTokenID)
+	if err != nil {
+		return nil, err
+	}
+	if c.SlidingLayers != nil && len(c.SlidingLayers) != c.NumHiddenLayers {
+		return nil, fmt.Errorf("sliding-window layer list has %d entries for %d layers", len(c.SlidingLayers), c.NumHiddenLayers)
+	}
+	base := "model"
+	if task == TaskQA {
+		base = "transformer" // for backward compatibility HF kept `transformer` for this class
 	}
 	D, V, I := c.HiddenSize, c.VocabSize, c.IntermediateSize
 	H, KVH, Dh := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
-	m := &Model{Tied: map[string]string{}}
-	add := func(u *Unit, name string, noDecay bool, shape ...int) {
-		m.Params = append(m.Params, ParamSpec{Name: name, Shape: shape, NoDecay: noDecay})
-		u.Params = append(u.Params, name)
-	}
-	emb := Unit{Name: "model.embed_tokens"}
-	add(&emb, "model.embed_tokens.weight", false, V, D)
+	m := &Model{Tied: map[string]string{}, BasePrefix: base + ".",
+		// Old checkpoints saved the rotary inv_freq buffer; it is non-persistent since 4.31.
+		IgnoreKeys: ignoreKeys(base + `\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq`)}
+	add := paramAdder(m)
+	emb := Unit{Name: base + ".embed_tokens"}
+	add(&emb, base+".embed_tokens.weight", false, V, D)
 	m.Units = append(m.Units, emb)
 	for l := 0; l < c.NumHiddenLayers; l++ {
-		p := fmt.Sprintf("model.layers.%d", l)
+		p := fmt.Sprintf("%s.layers.%d", base, l)
 		u := Unit{Name: p}
 		qkvBias := c.AttentionBias || c.QKVBias
 		add(&u, p+".self_attn.q_proj.weight", false, H*Dh, D)
@@ -212,47 +229,55 @@ func LlamaModel(cfg *Config, c *LlamaConfig, task Task) (*Model, error) {
 		add(&u, p+".post_attention_layernorm.weight", true, D)
 		m.Units = append(m.Units, u)
 	}
-	norm := Unit{Name: "model.norm"}
-	add(&norm, "model.norm.weight", true, D)
+	norm := Unit{Name: base + ".norm"}
+	add(&norm, base+".norm.weight", true, D)
 	m.Units = append(m.Units, norm)
+	headModule := "lm_head"
 	switch task {
 	case TaskCausalLM:
 		if c.TieWordEmbeddings {
-			m.Tied["lm_head.weight"] = "model.embed_tokens.weight"
+			m.Tied["lm_head.weight"] = base + ".embed_tokens.weight"
 		} else {
 			u := Unit{Name: "lm_head"}
 			add(&u, "lm_head.weight", false, V, D)
 			m.Units = append(m.Units, u)
 		}
-	case TaskSeqCls:
-		u := Unit{Name: "score"}
-		add(&u, "score.weight", false, head.NumLabels, D)
-		m.Units = append(m.Units, u)
+	default:
+		headModule = decoderTaskHead(m, task, head, D)
 	}
 	padIdx := -1
 	if c.PadTokenID != nil && *c.PadTokenID >= 0 && *c.PadTokenID < V {
 		padIdx = *c.PadTokenID
 	}
 	m.Forward = func(w Weights, b *Batch) *Outputs {
-		return llamaForward(c, task, head, padIdx, w, b)
+		return llamaForward(c, task, head, base, headModule, padIdx, w, b)
 	}
 	return m, nil
 }
 
-func llamaForward(c *LlamaConfig, task Task, head HeadConfig, padIdx int, w Weights, b *Batch) *Outputs {
+func llamaForward(c *LlamaConfig, task Task, head HeadConfig, base, headModule string, padIdx int, w Weights, b *Batch) *Outputs {
+	decoderCheckInputs(b, "LLaMA-layout model", false)
 	g := b.InputIDs.Graph()
 	dims := b.InputIDs.Shape().Dimensions
 	B, T := dims[0], dims[1]
 	H, KVH, Dh := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
 	qkvBias := c.AttentionBias || c.QKVBias
 
-	x := Embedding(w.Get("model.embed_tokens.weight"), b.InputIDs, padIdx) // [B, T, D]
+	x := Embedding(w.Get(base+".embed_tokens.weight"), b.InputIDs, padIdx) // [B, T, D]
 	out := &Outputs{Hidden: []*Node{x}}
-	mask := AttentionMask(g, b.AttentionMask, B, T, true, c.SlidingWindow) // [B, 1, T, T]
-	cos, sin := RopeTables(g, c.InvFreq(T), T)                             // [T, Dh]
+	fullMask := AttentionMask(g, b.AttentionMask, B, T, true, 0) // [B, 1, T, T]
+	windowMask := fullMask
+	if c.SlidingWindow > 0 {
+		windowMask = AttentionMask(g, b.AttentionMask, B, T, true, c.SlidingWindow) // [B, 1, T, T]
+	}
+	cos, sin := RopeTables(g, c.InvFreq(T), T) // [T, Dh]
 	scale := 1 / math.Sqrt(float64(Dh))
 	for l := 0; l < c.NumHiddenLayers; l++ {
-		p := fmt.Sprintf("model.layers.%d", l)
+		p := fmt.Sprintf("%s.layers.%d", base, l)
+		mask := windowMask
+		if c.SlidingLayers != nil && !c.SlidingLayers[l] {
+			mask = fullMask
+		}
 		h := RMSNorm(x, w.Get(p+".input_layernorm.weight"), c.RMSNormEps)             // [B, T, D]
 		q := Reshape(LinearW(w, p+".self_attn.q_proj", h, qkvBias), B, T, H, Dh)      // [B, T, H, Dh]
 		k := Reshape(LinearW(w, p+".self_attn.k_proj", h, qkvBias), B, T, KVH, Dh)    // [B, T, KVH, Dh]
@@ -269,24 +294,8 @@ func llamaForward(c *LlamaConfig, task Task, head HeadConfig, padIdx int, w Weig
 			out.Hidden = append(out.Hidden, x)
 		}
 	}
-	x = RMSNorm(x, w.Get("model.norm.weight"), c.RMSNormEps) // [B, T, D]
+	x = RMSNorm(x, w.Get(base+".norm.weight"), c.RMSNormEps) // [B, T, D]
 	out.Hidden = append(out.Hidden, x)
-	switch task {
-	case TaskCausalLM:
-		lm := "lm_head.weight"
-		if c.TieWordEmbeddings {
-			lm = "model.embed_tokens.weight"
-		}
-		out.Logits = Linear(x, w.Get(lm), nil) // [B, T, V]
-		if b.Labels != nil {
-			out.Loss = CausalLMLoss(out.Logits, b.Labels)
-		}
-	case TaskSeqCls:
-		all := Linear(x, w.Get("score.weight"), nil)                           // [B, T, C]
-		out.Logits = PoolAt(all, LastNonPadIndex(b.InputIDs, head.PadTokenID)) // [B, C]
-		if b.Labels != nil {
-			out.Loss = SequenceClassificationLoss(out.Logits, b.Labels, head)
-		}
-	}
+	decoderOutputs(out, task, head, x, w, headModule, b)
 	return out
 }

@@ -15,6 +15,7 @@ func init() {
 		Classes: map[string]Task{
 			"OPTForCausalLM":               TaskCausalLM,
 			"OPTForSequenceClassification": TaskSeqCls,
+			"OPTForQuestionAnswering":      TaskQA,
 		},
 		Build: buildOPT,
 	})
@@ -84,7 +85,9 @@ func buildOPT(cfg *Config, task Task) (*Model, error) {
 		return nil, err
 	}
 	D, V, E, F := c.HiddenSize, c.VocabSize, c.WordEmbedProjDim, c.FFNDim
-	m := &Model{Tied: map[string]string{}}
+	// base_model_prefix is "model": the facebook/opt-* files hold the bare OPTModel ("decoder.layers.0...").
+	// OPT has no buffers, so nothing to ignore.
+	m := &Model{Tied: map[string]string{}, BasePrefix: "model."}
 	add := paramAdder(m)
 	const dec = "model.decoder"
 	// OPTDecoder registers embed_tokens, embed_positions, project_out, project_in and final_layer_norm before
@@ -134,33 +137,32 @@ func buildOPT(cfg *Config, task Task) (*Model, error) {
 	if len(top.Params) > 0 {
 		m.Units = append(m.Units, top)
 	}
-	headName := "lm_head.weight"
+	headModule := "lm_head"
 	switch task {
 	case TaskCausalLM:
 		if c.TieWordEmbeddings {
 			m.Tied["lm_head.weight"] = dec + ".embed_tokens.weight"
 		} else {
 			u := Unit{Name: "lm_head"}
-			add(&u, headName, false, V, E)
+			add(&u, "lm_head.weight", false, V, E)
 			m.Units = append(m.Units, u)
 		}
-	case TaskSeqCls:
-		headName = "score.weight"
-		u := Unit{Name: "score"}
-		add(&u, headName, false, head.NumLabels, E)
-		m.Units = append(m.Units, u)
+	default:
+		// Heads read word_embed_proj_dim features (after project_out).
+		headModule = decoderTaskHead(m, task, head, E)
 	}
 	padIdx := -1
 	if c.PadTokenID != nil && *c.PadTokenID >= 0 && *c.PadTokenID < V {
 		padIdx = *c.PadTokenID
 	}
 	m.Forward = func(w Weights, b *Batch) *Outputs {
-		return optForward(c, task, head, headName, padIdx, w, b)
+		return optForward(c, task, head, headModule, padIdx, w, b)
 	}
 	return m, nil
 }
 
-func optForward(c *OPTConfig, task Task, head HeadConfig, headName string, padIdx int, w Weights, b *Batch) *Outputs {
+func optForward(c *OPTConfig, task Task, head HeadConfig, headModule string, padIdx int, w Weights, b *Batch) *Outputs {
+	decoderCheckInputs(b, "OPT", false)
 	g := b.InputIDs.Graph()
 	dims := b.InputIDs.Shape().Dimensions
 	B, T := dims[0], dims[1]
@@ -220,6 +222,6 @@ func optForward(c *OPTConfig, task Task, head HeadConfig, headName string, padId
 		x = LinearW(w, dec+".project_out", x, false) // [B, T, E]
 	}
 	out.Hidden = append(out.Hidden, x)
-	decoderOutputs(out, task, head, x, w.Get(headName), b)
+	decoderOutputs(out, task, head, x, w, headModule, b)
 	return out
 }

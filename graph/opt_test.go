@@ -124,5 +124,6 @@ func TestOPTConfigErrors(t *testing.T) {
 	const base = `{"model_type":"opt","vocab_size":64,"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,"max_position_embeddings":16`
 	decCheckConfigError(t, `{"architectures":["OPTForCausalLM"],`+base[1:]+`}`, `"ffn_dim"`)
 	decCheckConfigError(t, `{"architectures":["OPTForCausalLM"],`+base[1:]+`,"ffn_dim":64,"word_embed_proj_dim":0}`, "word_embed_proj_dim")
-	decCheckConfigError(t, `{"architectures":["OPTForQuestionAnswering"],`+base[1:]+`,"ffn_dim":64}`, "unsupported architecture")
+	// HF has no OPTForTokenClassification.
+	decCheckConfigError(t, `{"architectures":["OPTForTokenClassification"],`+base[1:]+`,"ffn_dim":64}`, "unsupported architecture")
 }

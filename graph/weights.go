@@ -11,62 +11,149 @@ import (
 	"github.com/hift-go/hift/io/safetensors"
 )
 
-// LoadWeights reads every parameter and buffer of m from a checkpoint as float32 tensors, by HF name.
-// Any missing, unexpected or mis-shaped tensor is an error that lists all of them; nothing is ever initialised
-// at random. A tied alias present in the file (e.g. lm_head.weight) must equal its owner and is not loaded twice.
-func LoadWeights(m *Model, ckpt *safetensors.Checkpoint) (map[string]*tensors.Tensor, error) {
-	where := strings.Join(ckpt.Files(), ", ")
-	var missing, unexpected, misshaped []string
-	out := map[string]*tensors.Tensor{}
-	expected := map[string]ParamSpec{}
+// NameMatch is how the tensor names of a checkpoint map onto a model's names, decided from the names alone
+// (no tensor data is read). See Model.MatchNames.
+type NameMatch struct {
+	// AddedPrefix is m.BasePrefix when the checkpoint holds the bare base model (no name starts with it) and
+	// the base model's names were read with it added; "" when the names are used as they are.
+	AddedPrefix string
+	// ModelName maps each checkpoint name the model reads (a parameter, a buffer or a tied alias) to the
+	// model's name for it.
+	ModelName map[string]string
+	// Ignored are checkpoint names matched by m.IgnoreKeys: skipped without reading them, whatever their dtype.
+	Ignored []string
+	// Unexpected are checkpoint names the model neither reads nor ignores.
+	Unexpected []string
+	// Missing are model parameters the checkpoint lacks.
+	Missing []string
+}
+
+// MatchNames maps checkpoint tensor names onto the model as HF's from_pretrained does: when no name starts with
+// m.BasePrefix the checkpoint is the bare base model, and every name that is not one of the model's own
+// unprefixed names (a head, a tied alias) is read with the prefix added. Names matched by m.IgnoreKeys (on the
+// model-side name) are ignored. The lists are sorted.
+func (m *Model) MatchNames(names []string) *NameMatch {
+	known := map[string]bool{}
 	for _, p := range m.Params {
-		expected[p.Name] = p
+		known[p.Name] = true
 	}
-	buffers := map[string]ParamSpec{}
 	for _, p := range m.Buffers {
-		buffers[p.Name] = p
+		known[p.Name] = true
 	}
-	for _, name := range ckpt.Names() {
-		spec, ok := expected[name]
-		if !ok {
-			spec, ok = buffers[name]
+	for alias := range m.Tied {
+		known[alias] = true
+	}
+	nm := &NameMatch{ModelName: map[string]string{}}
+	if m.BasePrefix != "" && !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, m.BasePrefix) }) {
+		nm.AddedPrefix = m.BasePrefix
+	}
+	for _, n := range names {
+		name := n
+		if nm.AddedPrefix != "" && !(known[n] && !strings.HasPrefix(n, m.BasePrefix)) {
+			name = nm.AddedPrefix + n
 		}
+		switch {
+		case known[name]:
+			nm.ModelName[n] = name
+		case m.Ignored(name):
+			nm.Ignored = append(nm.Ignored, n)
+		default:
+			nm.Unexpected = append(nm.Unexpected, n)
+		}
+	}
+	read := map[string]bool{}
+	for _, name := range nm.ModelName {
+		read[name] = true
+	}
+	for _, p := range m.Params {
+		if !read[p.Name] {
+			nm.Missing = append(nm.Missing, p.Name)
+		}
+	}
+	sort.Strings(nm.Ignored)
+	sort.Strings(nm.Unexpected)
+	sort.Strings(nm.Missing)
+	return nm
+}
+
+// LoadReport says how a checkpoint was read into a model besides the weights themselves.
+type LoadReport struct {
+	// AddedPrefix is the BasePrefix added to the names of a bare base-model checkpoint ("" when none was).
+	AddedPrefix string
+	// Ignored lists the checkpoint's tensors matched by Model.IgnoreKeys, which were skipped without being read.
+	Ignored []string
+	// TiedCopies lists tied aliases present in the checkpoint (e.g. lm_head.weight), checked equal to their
+	// owner and not loaded twice.
+	TiedCopies []string
+}
+
+// LoadWeights reads every parameter and buffer of m from a checkpoint as float32 tensors, by HF name, as
+// LoadWeightsReport does, without the report.
+func LoadWeights(m *Model, ckpt *safetensors.Checkpoint) (map[string]*tensors.Tensor, error) {
+	w, _, err := LoadWeightsReport(m, ckpt)
+	return w, err
+}
+
+// LoadWeightsReport reads every parameter and buffer of m from a checkpoint as float32 tensors, keyed by the
+// model's HF names, and reports what it ignored. Any missing, unexpected or mis-shaped tensor is an error that
+// lists all of them; nothing is ever initialised at random. Names are matched by Model.MatchNames: a bare
+// base-model checkpoint gets m.BasePrefix (so a head that is neither in the file nor tied is missing), and
+// tensors matched by m.IgnoreKeys are skipped unread, whatever their dtype. A tied alias present in the file
+// must equal its owner and is not loaded twice.
+func LoadWeightsReport(m *Model, ckpt *safetensors.Checkpoint) (map[string]*tensors.Tensor, *LoadReport, error) {
+	where := strings.Join(ckpt.Files(), ", ")
+	nm := m.MatchNames(ckpt.Names())
+	report := &LoadReport{AddedPrefix: nm.AddedPrefix, Ignored: nm.Ignored}
+	fileName := make(map[string]string, len(nm.ModelName)) // model name → checkpoint name
+	for f, name := range nm.ModelName {
+		fileName[name] = f
+	}
+	unexpected := append([]string(nil), nm.Unexpected...)
+	var misshaped []string
+	out := map[string]*tensors.Tensor{}
+	for _, f := range ckpt.Names() {
+		name, ok := nm.ModelName[f]
 		if !ok {
-			if owner, tied := m.Tied[name]; tied {
-				a, errA := ckpt.Bytes(name)
-				b, errB := ckpt.Bytes(owner)
-				if errA == nil && errB == nil && bytes.Equal(a, b) {
-					continue
-				}
-				unexpected = append(unexpected, fmt.Sprintf("%s (tied to %s but different)", name, owner))
+			continue // ignored or unexpected
+		}
+		spec, ok := m.Param(name)
+		if !ok {
+			owner := m.Tied[name]
+			ownerFile, present := fileName[owner]
+			if !present {
+				ownerFile = owner
+			}
+			a, errA := ckpt.Bytes(f)
+			b, errB := ckpt.Bytes(ownerFile)
+			if errA == nil && errB == nil && bytes.Equal(a, b) {
+				report.TiedCopies = append(report.TiedCopies, f)
 				continue
 			}
-			unexpected = append(unexpected, name)
+			unexpected = append(unexpected, fmt.Sprintf("%s (tied to %s but different)", f, owner))
 			continue
 		}
-		info, _ := ckpt.Info(name)
+		info, _ := ckpt.Info(f)
 		if !slices.Equal(info.Shape, spec.Shape) {
-			misshaped = append(misshaped, fmt.Sprintf("%s: file %v, model expects %v", name, info.Shape, spec.Shape))
+			misshaped = append(misshaped, fmt.Sprintf("%s: file %v, model expects %v", f, info.Shape, spec.Shape))
 			continue
 		}
 		if !info.DType.IsFloat() {
-			misshaped = append(misshaped, fmt.Sprintf("%s: dtype %s is not a float type", name, info.DType))
+			misshaped = append(misshaped, fmt.Sprintf("%s: dtype %s is not a float type", f, info.DType))
 			continue
 		}
-		data, err := ckpt.Float32(name)
+		data, err := ckpt.Float32(f)
 		if err != nil {
-			return nil, fmt.Errorf("weights: %w", err)
+			return nil, nil, fmt.Errorf("weights: %w", err)
 		}
 		out[name] = tensors.FromFlatDataAndDimensions(data, spec.Shape...)
 	}
-	for _, p := range m.Params {
-		if _, ok := out[p.Name]; !ok && !contains(misshaped, p.Name+":") {
-			missing = append(missing, p.Name)
-		}
-	}
+	missing := nm.Missing
 	if len(missing)+len(unexpected)+len(misshaped) > 0 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "weights: %s does not match %s (%s):", where, m.Class, m.Config.Path)
+		fmt.Fprintf(&b, "weights: %s does not match %s (%s):", where, m.Class, configPath(m))
+		if nm.AddedPrefix != "" {
+			fmt.Fprintf(&b, "\n  no tensor name starts with %q: read as the bare base model, with that prefix added", nm.AddedPrefix)
+		}
 		for _, l := range []struct {
 			what  string
 			names []string
@@ -76,38 +163,44 @@ func LoadWeights(m *Model, ckpt *safetensors.Checkpoint) (map[string]*tensors.Te
 				fmt.Fprintf(&b, "\n  %s (%d): %s", l.what, len(l.names), strings.Join(l.names, "\n    "))
 			}
 		}
-		return nil, fmt.Errorf("%s", b.String())
+		return nil, nil, fmt.Errorf("%s", b.String())
 	}
-	return out, nil
+	sort.Strings(report.TiedCopies)
+	return out, report, nil
 }
 
-func contains(list []string, prefix string) bool {
-	for _, s := range list {
-		if strings.HasPrefix(s, prefix) {
-			return true
-		}
+// configPath names the config a model was built from, for error messages.
+func configPath(m *Model) string {
+	if m.Config == nil {
+		return "no config"
 	}
-	return false
+	return m.Config.Path
 }
 
 // LoadModel reads config.json and the safetensors weights of a checkpoint folder and builds the model.
 func LoadModel(dir string) (*Model, map[string]*tensors.Tensor, error) {
+	m, w, _, err := LoadModelReport(dir)
+	return m, w, err
+}
+
+// LoadModelReport is LoadModel with the LoadReport of the weights (ignored tensors, added base prefix).
+func LoadModelReport(dir string) (*Model, map[string]*tensors.Tensor, *LoadReport, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	m, err := NewModel(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ck, err := safetensors.Open(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer ck.Close()
-	w, err := LoadWeights(m, ck)
+	w, report, err := LoadWeightsReport(m, ck)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return m, w, nil
+	return m, w, report, nil
 }
