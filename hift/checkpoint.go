@@ -51,15 +51,16 @@ func loadSource(dir string) (*hgraph.Model, map[string]*tensors.Tensor, *Source,
 		return nil, nil, nil, err
 	}
 	defer ck.Close()
-	w, err := hgraph.LoadWeights(m, ck)
+	w, rep, err := hgraph.LoadWeightsReport(m, ck)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	src := &Source{dir: dir, dtypes: map[string]safetensors.DType{}, shards: map[string]string{}, metadata: ck.Metadata()}
 	for _, n := range ck.Names() {
 		info, _ := ck.Info(n)
-		src.dtypes[n] = info.DType
-		src.shards[n] = ck.ShardOf(n)
+		// A bare base-model checkpoint is saved back under the task model's full HF names.
+		src.dtypes[rep.AddedPrefix+n] = info.DType
+		src.shards[rep.AddedPrefix+n] = ck.ShardOf(n)
 	}
 	if src.metadata == nil {
 		src.metadata = map[string]string{}

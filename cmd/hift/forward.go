@@ -49,9 +49,12 @@ parameter. It is the cross-implementation check to run against transformers.`,
 }
 
 func runForward(opts *ForwardOptions) error {
-	m, weights, err := graph.LoadModel(opts.Model)
+	m, weights, rep, err := graph.LoadModelReport(opts.Model)
 	if err != nil {
 		return err
+	}
+	if len(rep.Ignored) > 0 || rep.AddedPrefix != "" {
+		fmt.Fprintf(opts.f.stderr, "loaded %s: %d ignored tensor(s) %v, base-model prefix %q added\n", opts.Model, len(rep.Ignored), rep.Ignored, rep.AddedPrefix)
 	}
 	batch, err := graph.LoadBatch(opts.Inputs)
 	if err != nil {

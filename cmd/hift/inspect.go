@@ -58,6 +58,17 @@ func runInspect(opts *InspectOptions) error {
 		fmt.Fprintf(out, "architecture: unknown (%s)\n", in.ArchError)
 	}
 	fmt.Fprintf(out, "parameters:   %d (%s)\n", in.Parameters, humanBytes(in.Bytes))
+	if in.AddedPrefix != "" {
+		fmt.Fprintf(out, "base model:   names are loaded with the prefix %q\n", in.AddedPrefix)
+	}
+	for _, l := range []struct {
+		what  string
+		names []string
+	}{{"ignored (never read)", in.Ignored}, {"missing", in.Missing}, {"unexpected", in.Unexpected}} {
+		if len(l.names) > 0 {
+			fmt.Fprintf(out, "%-13s %d: %s\n", l.what+":", len(l.names), strings.Join(l.names, ", "))
+		}
+	}
 	if len(in.Units) > 0 {
 		fmt.Fprintf(out, "HiFT units:   %d\n", len(in.Units))
 		for i, u := range in.Units {

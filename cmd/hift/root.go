@@ -69,6 +69,7 @@ XLA through a PJRT plugin (e.g. jax's xla_cuda_plugin.so). Nothing is ever downl
 		newForwardCmd(f, nil),
 		newInspectCmd(f, nil),
 		newTrainCmd(f, nil),
+		newInitCmd(f, nil),
 	)
 	return root
 }
