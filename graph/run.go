@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
@@ -52,7 +53,12 @@ func BindInputs(m *Model, names []string, inputs []*Node) (Weights, *Batch) {
 			*b.field(n[6:]) = inputs[i]
 			continue
 		}
-		w[n] = inputs[i]
+		// Half-precision weights (Mixed^Hi keeps them on the device in bfloat16) are computed in float32.
+		if dt := inputs[i].DType(); dt == dtypes.BFloat16 || dt == dtypes.Float16 {
+			w[n] = ConvertDType(inputs[i], dtypes.Float32)
+		} else {
+			w[n] = inputs[i]
+		}
 	}
 	for alias, owner := range m.Tied {
 		w[alias] = w[owner]

@@ -79,8 +79,9 @@ func (t *Trainer) Save(dir string) error {
 		return fmt.Errorf("save: %w", err)
 	}
 	var recs []safetensors.Tensor
-	needMasters := false
-	for name, w := range t.weights {
+	needMasters := t.masters != nil
+	for name := range t.weights {
+		w := t.Master(name)
 		dt := t.source.dtypes[name]
 		if dt == "" {
 			dt = safetensors.F32
@@ -122,7 +123,8 @@ func (t *Trainer) Save(dir string) error {
 		}
 	}
 	if needMasters {
-		for name, w := range t.weights {
+		for name := range t.weights {
+			w := t.Master(name)
 			b, _ := safetensors.EncodeFloat32(safetensors.F32, tensors.MustCopyFlatData[float32](w))
 			st = append(st, safetensors.Tensor{Name: name + "::master", DType: safetensors.F32, Shape: w.Shape().Dimensions, Data: b})
 		}
@@ -256,7 +258,15 @@ func Resume(be backends.Backend, ckptDir string, ds *data.TensorDataset, output 
 			if err != nil {
 				return nil, fmt.Errorf("resume: %w", err)
 			}
-			t.weights[name] = tensors.FromFlatDataAndDimensions(vals, t.weights[name].Shape().Dimensions...)
+			master := tensors.FromFlatDataAndDimensions(vals, t.weights[name].Shape().Dimensions...)
+			if t.masters != nil {
+				if _, isParam := t.masters[name]; isParam {
+					t.masters[name] = master
+					t.weights[name] = hgraph.BFloat16Tensor(master)
+					continue
+				}
+			}
+			t.weights[name] = master
 		}
 	}
 	t.step, t.total = ts.Step, ts.TotalSteps

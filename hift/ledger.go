@@ -77,6 +77,13 @@ func (t *Trainer) Memory() MemoryReport {
 			r.Device[CatBuffers] += tensorBytes(w)
 		}
 	}
+	for _, m := range t.masters {
+		if m.IsOnAnyDevice() {
+			r.Device[CatMasters] += tensorBytes(m)
+		} else {
+			r.Host[CatMasters] += tensorBytes(m)
+		}
+	}
 	for name, ps := range t.state.params {
 		onDev := false
 		for _, st := range ps.tensors {
@@ -93,5 +100,37 @@ func (t *Trainer) Memory() MemoryReport {
 	}
 	sort.Strings(r.StateOnDevice)
 	r.Device[CatGradients] = t.lastGradBytes
+	return r
+}
+
+// StepMemory reports the bytes by category and place as they stood while the last step ran: Memory() plus
+// the optimizer state of that step's active group, which is on the device for its step and offloaded right
+// after it (Memory(), taken between steps, shows it on the host). Gradients are the last step's, as in
+// Memory(). Before the first step it equals Memory(). Sampling it after every step and keeping the largest
+// value per category gives the peak device bytes of parameters, gradients and optimizer state.
+func (t *Trainer) StepMemory() MemoryReport {
+	r := t.Memory()
+	if t.step == 0 {
+		return r
+	}
+	onDev := map[string]bool{}
+	for _, p := range r.StateOnDevice {
+		onDev[p] = true
+	}
+	for _, p := range t.paramsOf(t.activeUnits(t.step - 1)) {
+		ps, ok := t.state.params[p]
+		if !ok || onDev[p] {
+			continue
+		}
+		for _, st := range ps.tensors {
+			if !st.IsOnAnyDevice() {
+				b := tensorBytes(st)
+				r.Host[CatOptimizer] -= b
+				r.Device[CatOptimizer] += b
+			}
+		}
+		r.StateOnDevice = append(r.StateOnDevice, p)
+	}
+	sort.Strings(r.StateOnDevice)
 	return r
 }

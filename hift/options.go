@@ -43,6 +43,11 @@ type Options struct {
 	Offload  bool `json:"offload"`
 	Prefetch bool `json:"prefetch"`
 
+	// Precision is "fp32" (everything float32) or "bf16" (Mixed^Hi: bfloat16 weights on the device, float32
+	// masters in host memory, the active group's master, gradients and state in float32 on the device for its
+	// step, written back to bfloat16 with round-to-nearest-even).
+	Precision string `json:"precision"`
+
 	// EvalEvery runs the evaluation set (Trainer.SetEval) every N steps (0: only at the end).
 	EvalEvery int `json:"eval_every"`
 
@@ -52,6 +57,12 @@ type Options struct {
 	SaveTotalLimit int    `json:"-"`
 }
 
+// Precisions.
+const (
+	PrecisionFP32 = "fp32"
+	PrecisionBF16 = "bf16"
+)
+
 // DefaultOptions returns HF-Trainer-like defaults with HiFT m=1 down2up and AdamW (torch).
 func DefaultOptions() Options {
 	o, _ := optim.Defaults("adamw")
@@ -60,7 +71,7 @@ func DefaultOptions() Options {
 	return Options{
 		GroupSize: 1, Strategy: StrategyDown2Up, Mode: GroupModeRotate, Seed: 42,
 		Optimizer: o, MaxGradNorm: 1, LRScheduler: ScheduleLinear, LRHorizon: HorizonCycles,
-		GradAccum: 1, Epochs: 1, BatchSize: 8, Shuffle: true, Offload: true, Prefetch: true,
+		GradAccum: 1, Epochs: 1, BatchSize: 8, Shuffle: true, Offload: true, Prefetch: true, Precision: PrecisionFP32,
 	}
 }
 
@@ -81,6 +92,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxGradNorm < 0 {
 		errs = append(errs, fmt.Errorf("max grad norm must be >= 0, got %g", o.MaxGradNorm))
+	}
+	if o.Precision != "" && o.Precision != PrecisionFP32 && o.Precision != PrecisionBF16 {
+		errs = append(errs, fmt.Errorf("precision must be fp32 or bf16 (Mixed^Hi), got %q (fp16 needs loss scaling and the XLA backend: not yet)", o.Precision))
 	}
 	if o.SaveEvery < 0 || o.SaveTotalLimit < 0 {
 		errs = append(errs, fmt.Errorf("save-every and save-total-limit must be >= 0"))

@@ -23,6 +23,8 @@ type groupStep struct {
 	accum *Exec // forward + backward, adding weight·grad into accumulators
 	apply *Exec // clip + update from accumulated gradients
 
+	half bool // Mixed^Hi: params are fp32 masters; bfloat16 copies are returned for the device
+
 	firstCall  time.Duration // first execution (compile + run) of the fused or accumulate program
 	calls      int
 	totalTime  time.Duration
@@ -94,9 +96,15 @@ func splitStepInputs(rule optim.Rule, params []*Node, rest []*Node) ([][]*Node, 
 	return state, s, rest[i+len(params)]
 }
 
-func flattenOutputs(loss, norm *Node, newP []*Node, newS [][]*Node) []*Node {
+// flattenOutputs lays out a step's outputs: loss, norm, new params, [their bfloat16 copies,] new state.
+func flattenOutputs(loss, norm *Node, newP []*Node, half bool, newS [][]*Node) []*Node {
 	out := []*Node{loss, norm}
 	out = append(out, newP...)
+	if half {
+		for _, p := range newP {
+			out = append(out, hgraph.ToBFloat16(p))
+		}
+	}
 	for _, st := range newS {
 		out = append(out, st...)
 	}
@@ -119,7 +127,7 @@ func (gs *groupStep) buildFused(be backends.Backend, m *hgraph.Model, rule optim
 		grads := Gradient(o.Loss, params...)
 		state, s, lr := splitStepInputs(rule, params, inputs[nb:])
 		norm, newP, newS := clipAndUpdate(rule, maxNorm, params, grads, state, s, lr, gs.decay)
-		return flattenOutputs(o.Loss, norm, newP, newS)
+		return flattenOutputs(o.Loss, norm, newP, gs.half, newS)
 	})
 	if err != nil {
 		return err
@@ -169,7 +177,7 @@ func (gs *groupStep) buildApply(be backends.Backend, rule optim.Rule, maxNorm fl
 		params, grads := inputs[:np], append([]*Node(nil), inputs[np:2*np]...)
 		state, s, lr := splitStepInputs(rule, params, inputs[2*np:])
 		norm, newP, newS := clipAndUpdate(rule, maxNorm, params, grads, state, s, lr, gs.decay)
-		return flattenOutputs(ScalarZero(params[0].Graph(), norm.DType()), norm, newP, newS)
+		return flattenOutputs(ScalarZero(params[0].Graph(), norm.DType()), norm, newP, gs.half, newS)
 	})
 	if err != nil {
 		return err

@@ -50,6 +50,9 @@ type Trainer struct {
 	be      backends.Backend
 	model   *hgraph.Model
 	weights map[string]*tensors.Tensor
+	// masters holds the float32 master of every parameter under Mixed^Hi (nil in fp32); weights then holds
+	// their bfloat16 copies.
+	masters map[string]*tensors.Tensor
 	source  *Source
 	opts    Options
 	rule    optim.Rule
@@ -92,6 +95,13 @@ func NewTrainerFromWeights(be backends.Backend, m *hgraph.Model, w map[string]*t
 	}
 	var err error
 	t := &Trainer{be: be, model: m, weights: w, source: src, opts: opts, steps: map[string]*groupStep{}}
+	if opts.Precision == PrecisionBF16 {
+		t.masters = map[string]*tensors.Tensor{}
+		for _, p := range m.Params {
+			t.masters[p.Name] = w[p.Name]
+			t.weights[p.Name] = hgraph.BFloat16Tensor(w[p.Name])
+		}
+	}
 	if t.rule, err = optim.New(opts.Optimizer); err != nil {
 		return nil, err
 	}
@@ -145,8 +155,16 @@ func (t *Trainer) TotalSteps() int { return t.total }
 // Losses returns the loss of every step taken in this process.
 func (t *Trainer) Losses() []float64 { return slices.Clone(t.losses) }
 
-// Weights returns the current weights by HF name (do not modify).
+// Weights returns the current device weights by HF name (bfloat16 under Mixed^Hi; do not modify).
 func (t *Trainer) Weights() map[string]*tensors.Tensor { return t.weights }
+
+// Master returns the float32 value of a parameter: its master under Mixed^Hi, else its weight.
+func (t *Trainer) Master(name string) *tensors.Tensor {
+	if m, ok := t.masters[name]; ok {
+		return m
+	}
+	return t.weights[name]
+}
 
 // activeUnits returns the units trained at step s (all under --full).
 func (t *Trainer) activeUnits(s int) []int {
@@ -237,6 +255,7 @@ func (t *Trainer) TrainStep() (StepMetrics, error) {
 	gs, ok := t.steps[key]
 	if !ok {
 		gs = newGroupStep(key, units, t.model, t.opts.DecayNormAndBias)
+		gs.half = t.masters != nil
 		t.steps[key] = gs
 	}
 	// Micro-batches and their share of the loss (token-weighted: identical to one batch of G·B).
@@ -265,9 +284,13 @@ func (t *Trainer) TrainStep() (StepMetrics, error) {
 		}
 		// Resolve the states here: the step below may add entries to the store's map.
 		var toUpload []*paramState
+		var mastersUp []*tensors.Tensor
 		for _, p := range next {
 			if ps, ok := t.state.params[p]; ok && !cur[p] {
 				toUpload = append(toUpload, ps)
+			}
+			if t.masters != nil && !cur[p] {
+				mastersUp = append(mastersUp, t.masters[p])
 			}
 		}
 		prefetch.Add(1)
@@ -277,6 +300,14 @@ func (t *Trainer) TrainStep() (StepMetrics, error) {
 				if err := ps.upload(t.be); err != nil {
 					prefetchErr = err
 					return
+				}
+			}
+			for _, m := range mastersUp {
+				if !m.IsOnDevice(0) {
+					if err := m.MaterializeOnDevice(t.be, false, 0); err != nil {
+						prefetchErr = err
+						return
+					}
 				}
 			}
 		}()
@@ -310,6 +341,11 @@ func (t *Trainer) TrainStep() (StepMetrics, error) {
 			if !next[p] {
 				if err := t.state.offload(p); err != nil {
 					return StepMetrics{}, fmt.Errorf("offloading %s: %w", p, err)
+				}
+				if m := t.masters[p]; m != nil && m.IsOnAnyDevice() {
+					if err := m.ToLocal(); err != nil {
+						return StepMetrics{}, fmt.Errorf("offloading the master of %s: %w", p, err)
+					}
 				}
 			}
 		}
@@ -369,9 +405,20 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 	tail = append(tail, tensors.FromScalar(lr))
 	t.lastGradBytes = gradBytes
 
+	// The step reads the active parameters' float32 masters under Mixed^Hi, the device weights otherwise.
+	inputs := t.weights
+	if t.masters != nil {
+		inputs = make(map[string]*tensors.Tensor, len(t.weights))
+		for k, v := range t.weights {
+			inputs[k] = v
+		}
+		for _, p := range gs.params {
+			inputs[p] = t.masters[p]
+		}
+	}
 	var outs []*tensors.Tensor
 	if len(batches) == 1 {
-		names, args, err := hgraph.BoundInputs(t.model, t.weights, batches[0])
+		names, args, err := hgraph.BoundInputs(t.model, inputs, batches[0])
 		if err != nil {
 			return 0, 0, err
 		}
@@ -387,7 +434,7 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 		var acc []*tensors.Tensor
 		var lossSum float64
 		for i, b := range batches {
-			names, args, err := hgraph.BoundInputs(t.model, t.weights, b)
+			names, args, err := hgraph.BoundInputs(t.model, inputs, b)
 			if err != nil {
 				return 0, 0, err
 			}
@@ -414,7 +461,7 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 		}
 		args := make([]any, 0, 2*len(gs.params)+len(tail))
 		for _, p := range gs.params {
-			args = append(args, t.weights[p])
+			args = append(args, inputs[p])
 		}
 		for _, a := range acc {
 			args = append(args, a)
@@ -428,10 +475,21 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 	norm = float64(tensors.ToScalar[float32](outs[1]))
 	i := 2
 	for _, p := range gs.params {
-		old := t.weights[p]
-		t.weights[p] = outs[i]
-		old.FinalizeAll()
+		if t.masters != nil {
+			t.masters[p].FinalizeAll()
+			t.masters[p] = outs[i]
+		} else {
+			t.weights[p].FinalizeAll()
+			t.weights[p] = outs[i]
+		}
 		i++
+	}
+	if t.masters != nil {
+		for _, p := range gs.params {
+			t.weights[p].FinalizeAll()
+			t.weights[p] = outs[i]
+			i++
+		}
 	}
 	for _, ps := range states {
 		for j := range ps.tensors {
