@@ -388,8 +388,12 @@ func (p *progress) update(m StepMetrics) {
 	if p.w == nil {
 		return
 	}
-	line := fmt.Sprintf("step %d/%d  group %d [%s]  loss %.4f  lr %.3g  |g| %.3g  %.0f tok/s  %s",
-		m.Step+1, p.total, m.Group, strings.Join(m.Units, "+"), m.Loss, m.LR, m.GradNorm, m.TokensPerS, humanBytes(m.DeviceMem))
+	group := fmt.Sprintf("group %d [%s]", m.Group, strings.Join(m.Units, "+"))
+	if m.Group < 0 {
+		group = "all units"
+	}
+	line := fmt.Sprintf("step %d/%d  %s  loss %.4f  lr %.3g  |g| %.3g  %.0f tok/s  %s",
+		m.Step+1, p.total, group, m.Loss, m.LR, m.GradNorm, m.TokensPerS, humanBytes(m.DeviceMem))
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 	} else {

@@ -200,6 +200,11 @@ func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
 	}
 	defer metrics.Close()
 	prog := newProgress(log, t.total)
+	if t.evalSet != nil && t.step == 0 {
+		if err := t.runEval(metrics, log); err != nil {
+			return err
+		}
+	}
 	for t.step < t.total {
 		if ctx.Err() != nil {
 			if err := t.saveCheckpoint(); err != nil {
