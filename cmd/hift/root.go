@@ -70,6 +70,9 @@ XLA through a PJRT plugin (e.g. jax's xla_cuda_plugin.so). Nothing is ever downl
 		newInspectCmd(f, nil),
 		newTrainCmd(f, nil),
 		newInitCmd(f, nil),
+		newTokenizeCmd(f, nil),
+		newEvalCmd(f, nil),
+		newGenerateCmd(f, nil),
 	)
 	return root
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/hift-go/hift/data"
+	"github.com/hift-go/hift/graph"
 	"github.com/hift-go/hift/hift"
 	"github.com/hift-go/hift/hift/optim"
 	"github.com/spf13/cobra"
@@ -35,10 +37,17 @@ type TrainOptions struct {
 	ScaleParameter, RelativeStep, WarmupInit    bool
 	LR, WeightDecay                             float64
 	NoShuffle, NoOffload, NoPrefetch            bool
+
+	DataFlags     DataFlags
+	EvalData      string
+	EvalBatchSize int
+	SamplePrompt  string
+	SampleTokens  int
 }
 
 // resumeFlags are the only flags that may accompany --resume: everything else comes from the checkpoint.
-var resumeFlags = map[string]bool{"resume": true, "data": true, "output": true, "save-every": true, "save-total-limit": true, "backend": true}
+var resumeFlags = map[string]bool{"resume": true, "data": true, "output": true, "save-every": true, "save-total-limit": true, "backend": true,
+	"eval-data": true, "eval-batch-size": true, "sample-prompt": true, "sample-tokens": true}
 
 func newTrainCmd(f *factory, runF func(*TrainOptions) error) *cobra.Command {
 	opts := &TrainOptions{f: f, Run: hift.DefaultOptions()}
@@ -56,8 +65,10 @@ trained. A cycle is k = n/m steps; the LR schedule ticks once per cycle (--lr-ho
 length are divided by k; faithful: as the original, k times slower). Every parameter keeps its own optimizer
 state and step count; inactive groups' state stays in host memory.
 
---data takes a pre-tokenized safetensors batch file (input_ids, attention_mask, labels, ...; examples along
-axis 0). The model is saved to --output in the input's names, dtypes and shard layout, with config and
+--data takes JSONL, CSV/TSV or Parquet text, tokenized with the model's tokenizer and formatted for its task
+(causal LM text packed into --seq-len blocks; --prompt-field/--response-field for instruction data with the
+loss on the response only; --label-field for classification; ...), or a pre-tokenized safetensors batch file
+(input_ids, attention_mask, labels, ...; examples along axis 0). The model is saved to --output in the input's names, dtypes and shard layout, with config and
 tokenizer files, plus the optimizer and trainer state; --resume DIR continues a run exactly.`,
 		Example: `  hift train --model testdata/fixtures/llama_causal_lm --data testdata/fixtures/llama_causal_lm/inputs.safetensors \
     --batch-size 2 --no-shuffle --steps 10 --optimizer adamw --lr 1e-3 --weight-decay 0.01 \
@@ -79,7 +90,13 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 	fl := cmd.Flags()
 	r := &opts.Run
 	fl.StringVar(&opts.Model, "model", "", "checkpoint folder to fine-tune (config.json + safetensors)")
-	fl.StringVar(&opts.Data, "data", "", "pre-tokenized safetensors batch file")
+	fl.StringVar(&opts.Data, "data", "", "training data: JSONL, CSV/TSV, Parquet, or a pre-tokenized .safetensors batch file")
+	fl.StringVar(&opts.EvalData, "eval-data", "", "evaluation data (same formats), run every --eval-every steps and at the end")
+	fl.IntVar(&r.EvalEvery, "eval-every", 0, "evaluate every N steps (0 = only at the end)")
+	fl.IntVar(&opts.EvalBatchSize, "eval-batch-size", 8, "evaluation batch size")
+	fl.StringVar(&opts.SamplePrompt, "sample-prompt", "", "causal LM: print a greedy continuation of this prompt before and after training")
+	fl.IntVar(&opts.SampleTokens, "sample-tokens", 48, "tokens generated for --sample-prompt")
+	opts.DataFlags.bind(fl)
 	fl.StringVar(&r.Output, "output", "", "output folder: final model, checkpoint-<step>/, metrics.jsonl")
 	fl.StringVar(&opts.Resume, "resume", "", "continue from a checkpoint folder written by hift train")
 	fl.BoolVar(&opts.PrintQueue, "print-queue", false, "print the units, their sizes and one cycle of groups, then exit")
@@ -92,6 +109,7 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 	fl.StringVar(&opts.Groups, "groups", "rotate", "rotate (faithful sliding queue) or partition (fixed groups)")
 	fl.Int64Var(&r.Seed, "seed", r.Seed, "seed of the random strategy and of data shuffling")
 	fl.BoolVar(&r.Full, "full", false, "plain full fine-tuning: every parameter every step (baseline)")
+	fl.StringVar(&r.Precision, "precision", r.Precision, "fp32, or bf16 = Mixed^Hi: bfloat16 weights on the device, float32 masters and state on the host")
 	// Optimizer
 	fl.StringVar(&opts.OptimName, "optimizer", "adamw", "adamw, adamw_hf, adam, sgd, adagrad, adafactor, rmsprop or lion")
 	fl.Float64Var(&opts.LR, "lr", 5e-5, "peak learning rate")
@@ -181,6 +199,9 @@ func (o *TrainOptions) complete(fl *pflag.FlagSet) error {
 			problems = append(problems, err.Error())
 		}
 	}
+	if err := o.DataFlags.validate(); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if len(problems) > 0 {
 		return badInput("%s", strings.Join(problems, "\n  "))
 	}
@@ -232,15 +253,30 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var ds *data.TensorDataset
-	if opts.Data != "" {
-		var err error
-		if ds, err = data.LoadTensorDataset(opts.Data); err != nil {
-			return err
+	if opts.PrintQueue {
+		return printQueue(opts)
+	}
+	modelDir := opts.Model
+	if opts.Resume != "" {
+		modelDir = opts.Resume
+		if _, err := os.Stat(filepath.Join(opts.Resume, hift.TrainerStateFile)); err != nil {
+			return fmt.Errorf("resume: %s is not a hift checkpoint: %w", opts.Resume, err)
 		}
 	}
-	if opts.PrintQueue {
-		return printQueue(opts, ds)
+	m, _, err := hift.PlanQueue(modelDir, opts.Run)
+	if err != nil {
+		return err
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(opts.f.stderr, format, args...) }
+	ds, err := opts.DataFlags.load(opts.Data, modelDir, m, logf)
+	if err != nil {
+		return err
+	}
+	var evalDS *data.TensorDataset
+	if opts.EvalData != "" {
+		if evalDS, err = opts.DataFlags.load(opts.EvalData, modelDir, m, logf); err != nil {
+			return err
+		}
 	}
 	be, err := opts.f.Backend()
 	if err != nil {
@@ -256,13 +292,37 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 		return err
 	}
 	log := opts.f.stderr
+	if evalDS != nil {
+		tr.SetEval(evalDS, opts.EvalBatchSize)
+	}
 	fmt.Fprintf(log, "%s: %d units, %d steps from step %d, %s\n", tr.Model().Class, len(tr.Model().Units), tr.TotalSteps(), tr.Step(), describeRun(opts.Run))
+	sample := func(when string) error {
+		if opts.SamplePrompt == "" {
+			return nil
+		}
+		tok, err := opts.DataFlags.loadTokenizer(modelDir)
+		if err != nil {
+			return err
+		}
+		text, err := generateText(be, tr.Model(), tr.Weights(), tok, opts.SamplePrompt, graph.GenerateOptions{MaxNewTokens: opts.SampleTokens})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "sample %s training: %q\n", when, opts.SamplePrompt+text)
+		return nil
+	}
+	if err := sample("before"); err != nil {
+		return err
+	}
 	err = tr.Run(ctx, log, nil)
 	if errors.Is(err, hift.ErrInterrupted) {
 		fmt.Fprintf(log, "\ninterrupted: checkpoint saved at step %d in %s\n", tr.Step(), opts.Run.Output)
 		return errInterrupted
 	}
 	if err != nil {
+		return err
+	}
+	if err := sample("after"); err != nil {
 		return err
 	}
 	tr.Memory().Print(log)
@@ -280,12 +340,11 @@ func describeRun(r hift.Options) string {
 	return fmt.Sprintf("HiFT m=%d %s, %s lr %g", r.GroupSize, r.Strategy, r.Optimizer.Name, r.Optimizer.LR)
 }
 
-func printQueue(opts *TrainOptions, ds *data.TensorDataset) error {
+func printQueue(opts *TrainOptions) error {
 	m, q, err := hift.PlanQueue(opts.Model, opts.Run)
 	if err != nil {
 		return err
 	}
 	hift.PrintQueue(opts.f.stdout, m, q)
-	_ = ds
 	return nil
 }

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/hift-go/hift/data"
+	"github.com/hift-go/hift/data/tokenizer"
+	"github.com/hift-go/hift/graph"
+	"github.com/spf13/pflag"
+)
+
+// DataFlags choose how a dataset file becomes token batches. A .safetensors file is taken as pre-tokenized;
+// JSONL, CSV/TSV and Parquet files are tokenized with the model's tokenizer and formatted for its task.
+type DataFlags struct {
+	Tokenizer     string
+	Format        string
+	SeqLen        int
+	TextField     string
+	TextPairField string
+	PromptField   string
+	ResponseField string
+	Template      string
+	LabelField    string
+	TokensField   string
+	TagsField     string
+	ContextField  string
+	QuestionField string
+	AnswersField  string
+	ChoicesField  string
+	SkipBadRows   bool
+	MaxRows       int
+}
+
+func (d *DataFlags) bind(fl *pflag.FlagSet) {
+	fl.StringVar(&d.Tokenizer, "tokenizer", "", "tokenizer folder, tokenizer.json or tokenizer.model (default: the model folder)")
+	fl.StringVar(&d.Format, "data-format", "", "jsonl, csv, tsv or parquet (default: from the file extension)")
+	fl.IntVar(&d.SeqLen, "seq-len", 128, "tokens per example (causal LM text is packed into blocks of this length)")
+	fl.StringVar(&d.TextField, "text-field", "text", "column with the text (causal LM, classification, multiple-choice context)")
+	fl.StringVar(&d.TextPairField, "text-pair-field", "", "column with the second text of a classification pair")
+	fl.StringVar(&d.PromptField, "prompt-field", "", "instruction data: column with the prompt (loss only on the response)")
+	fl.StringVar(&d.ResponseField, "response-field", "response", "instruction data: column with the response")
+	fl.StringVar(&d.Template, "template", "{prompt}", "prompt template; {prompt} is replaced by the prompt column")
+	fl.StringVar(&d.LabelField, "label-field", "label", "column with the class label (id or name from config.json label2id)")
+	fl.StringVar(&d.TokensField, "tokens-field", "tokens", "token classification: column with the list of words")
+	fl.StringVar(&d.TagsField, "tags-field", "ner_tags", "token classification: column with the list of tags")
+	fl.StringVar(&d.ContextField, "context-field", "context", "extractive QA: context column")
+	fl.StringVar(&d.QuestionField, "question-field", "question", "extractive QA: question column")
+	fl.StringVar(&d.AnswersField, "answers-field", "answers", "extractive QA: SQuAD-style answers column (text, answer_start)")
+	fl.StringVar(&d.ChoicesField, "choices-field", "choices", "multiple choice: column with the list of endings")
+	fl.BoolVar(&d.SkipBadRows, "skip-bad-rows", false, "skip and count rows that cannot be formatted instead of stopping")
+	fl.IntVar(&d.MaxRows, "max-rows", 0, "read at most N rows (0 = all)")
+}
+
+// isPretokenized reports whether a data file is a safetensors batch file.
+func isPretokenized(path string) bool {
+	return strings.EqualFold(filepath.Ext(path), ".safetensors")
+}
+
+// loadTokenizer opens the tokenizer of a model (or the one --tokenizer names).
+func (d *DataFlags) loadTokenizer(modelDir string) (*tokenizer.Tokenizer, error) {
+	path := d.Tokenizer
+	if path == "" {
+		path = modelDir
+	}
+	return tokenizer.Load(path)
+}
+
+// load reads a dataset file for model m (whose folder is modelDir): pre-tokenized safetensors as they are,
+// text formats through the tokenizer and the task's formatting. Progress and skipped rows go to log.
+func (d *DataFlags) load(path, modelDir string, m *graph.Model, log func(format string, args ...any)) (*data.TensorDataset, error) {
+	if isPretokenized(path) {
+		return data.LoadTensorDataset(path)
+	}
+	tok, err := d.loadTokenizer(modelDir)
+	if err != nil {
+		return nil, err
+	}
+	head, err := m.Config.Head()
+	if err != nil {
+		return nil, err
+	}
+	var label2id map[string]int
+	if len(head.ID2Label) > 0 {
+		label2id = map[string]int{}
+		for id, name := range head.ID2Label {
+			label2id[name] = id
+		}
+	}
+	rows, err := data.OpenRows(path, d.Format)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ds, st, err := data.BuildDataset(rows, tok, data.FormatOptions{
+		Task: string(m.Task), SeqLen: d.SeqLen, TextField: d.TextField, TextPairField: d.TextPairField,
+		PromptField: d.PromptField, ResponseField: d.ResponseField, Template: d.Template, LabelField: d.LabelField,
+		TokensField: d.TokensField, TagsField: d.TagsField, ContextField: d.ContextField, QuestionField: d.QuestionField,
+		AnswersField: d.AnswersField, ChoicesField: d.ChoicesField, Label2ID: label2id, NumLabels: head.NumLabels,
+		SkipBadRows: d.SkipBadRows, MaxRows: d.MaxRows,
+	})
+	if err != nil {
+		return nil, err
+	}
+	log("%s: %d rows → %d examples of %d tokens (%d tokens, %d truncated, %d rows skipped)\n",
+		path, st.Rows, st.Examples, d.SeqLen, st.Tokens, st.Truncated, st.Skipped)
+	if st.Skipped > 0 {
+		log("  first skipped row: %v\n", st.FirstSkipped)
+	}
+	return ds, nil
+}
+
+func (d *DataFlags) validate() error {
+	if d.SeqLen < 2 {
+		return fmt.Errorf("--seq-len must be >= 2, got %d", d.SeqLen)
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hift-go/hift/data/tokenizer"
+	"github.com/spf13/cobra"
+)
+
+// TokenizeOptions are the flags of `hift tokenize`.
+type TokenizeOptions struct {
+	f          *factory
+	Tokenizer  string
+	AddSpecial bool
+	Decode     bool
+	in         io.Reader
+}
+
+func newTokenizeCmd(f *factory, runF func(*TokenizeOptions) error) *cobra.Command {
+	opts := &TokenizeOptions{f: f, in: os.Stdin}
+	cmd := &cobra.Command{
+		Use:   "tokenize --tokenizer PATH [--add-special-tokens] < strings.jsonl",
+		Short: "Tokenize JSON strings from standard input (one per line) into JSON arrays of ids",
+		Long: `tokenize reads one JSON string per line from standard input and writes one JSON array of token ids per
+line, as Hugging Face tokenizers would (add_special_tokens=False unless --add-special-tokens). PATH is a
+checkpoint folder, a tokenizer.json or a SentencePiece tokenizer.model. With --decode it reads arrays of ids
+and writes the decoded strings.`,
+		Example: `  echo '"Hello world"' | hift tokenize --tokenizer examples/tiny-llama
+  echo '[15496, 995]' | hift tokenize --tokenizer DIR --decode`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Tokenizer == "" {
+				return badInput("tokenize needs --tokenizer")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runTokenize(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Tokenizer, "tokenizer", "", "checkpoint folder, tokenizer.json or tokenizer.model")
+	cmd.Flags().BoolVar(&opts.AddSpecial, "add-special-tokens", false, "add BOS/EOS/CLS/SEP as the tokenizer's post-processor says")
+	cmd.Flags().BoolVar(&opts.Decode, "decode", false, "decode arrays of ids instead")
+	return cmd
+}
+
+func runTokenize(opts *TokenizeOptions) error {
+	tok, err := tokenizer.Load(opts.Tokenizer)
+	if err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(opts.in)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	w := bufio.NewWriter(opts.f.stdout)
+	defer w.Flush()
+	for line := 1; sc.Scan(); line++ {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		if opts.Decode {
+			var ids []int
+			if err := json.Unmarshal(sc.Bytes(), &ids); err != nil {
+				return badInput("stdin line %d: not a JSON array of ids: %v", line, err)
+			}
+			s, err := tok.Decode(ids, !opts.AddSpecial)
+			if err != nil {
+				return fmt.Errorf("stdin line %d: %w", line, err)
+			}
+			b, _ := json.Marshal(s)
+			w.Write(append(b, '\n'))
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			return badInput("stdin line %d: not a JSON string: %v", line, err)
+		}
+		ids, err := tok.Encode(s, opts.AddSpecial)
+		if err != nil {
+			return fmt.Errorf("stdin line %d: %w", line, err)
+		}
+		if ids == nil {
+			ids = []int{}
+		}
+		b, _ := json.Marshal(ids)
+		w.Write(append(b, '\n'))
+	}
+	return sc.Err()
+}
