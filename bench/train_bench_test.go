@@ -1,5 +1,3 @@
-// Package bench holds hift's benchmarks: go test -bench targets for the core pieces, and (later) the code
-// behind `hift bench`.
 package bench
 
 import (

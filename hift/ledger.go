@@ -104,10 +104,11 @@ func (t *Trainer) Memory() MemoryReport {
 }
 
 // StepMemory reports the bytes by category and place as they stood while the last step ran: Memory() plus
-// the optimizer state of that step's active group, which is on the device for its step and offloaded right
-// after it (Memory(), taken between steps, shows it on the host). Gradients are the last step's, as in
-// Memory(). Before the first step it equals Memory(). Sampling it after every step and keeping the largest
-// value per category gives the peak device bytes of parameters, gradients and optimizer state.
+// the optimizer state (and, under Mixed^Hi, the fp32 masters) of that step's active group, which are on the
+// device for its step and offloaded right after it (Memory(), taken between steps, shows them on the host).
+// Gradients are the last step's, as in Memory(). Before the first step it equals Memory(). Sampling it after
+// every step and keeping the largest value per category gives the peak device bytes of parameters, masters,
+// gradients and optimizer state.
 func (t *Trainer) StepMemory() MemoryReport {
 	r := t.Memory()
 	if t.step == 0 {
@@ -118,6 +119,11 @@ func (t *Trainer) StepMemory() MemoryReport {
 		onDev[p] = true
 	}
 	for _, p := range t.paramsOf(t.activeUnits(t.step - 1)) {
+		if m := t.masters[p]; m != nil && !m.IsOnAnyDevice() {
+			b := tensorBytes(m)
+			r.Host[CatMasters] -= b
+			r.Device[CatMasters] += b
+		}
 		ps, ok := t.state.params[p]
 		if !ok || onDev[p] {
 			continue

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/hift-go/hift/data"
 	hgraph "github.com/hift-go/hift/graph"
@@ -404,6 +405,7 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 		}
 		gradBytes += int64(spec.NumElements()) * 4
 	}
+	stateArgs := len(tail)
 	for _, ps := range states {
 		tail = append(tail, tensors.FromScalar(float64(ps.steps+1)))
 	}
@@ -430,6 +432,26 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 		if gs.fused == nil {
 			if err := gs.buildFused(t.be, t.model, t.rule, t.opts.MaxGradNorm, names); err != nil {
 				return 0, 0, err
+			}
+		}
+		// Donate the active parameters' and the state's device buffers: the step returns their new values, so
+		// the program may write them in place instead of holding old and new side by side.
+		active := map[string]bool{}
+		for _, p := range gs.params {
+			active[p] = true
+		}
+		for i, n := range names {
+			if active[n] {
+				if args[i], err = graph.DonateTensorBuffer(args[i].(*tensors.Tensor), t.be, 0); err != nil {
+					return 0, 0, err
+				}
+			}
+		}
+		for i, a := range tail {
+			if st, ok := a.(*tensors.Tensor); ok && i < stateArgs {
+				if tail[i], err = graph.DonateTensorBuffer(st, t.be, 0); err != nil {
+					return 0, 0, err
+				}
 			}
 		}
 		if outs, err = gs.fused.Exec(append(args, tail...)...); err != nil {
