@@ -55,6 +55,7 @@ type FormatOptions struct {
 	QuestionField string
 	AnswersField  string
 	ChoicesField  string // multiple choice: a list of endings (default "choices")
+	DocStride     int    // extractive QA: context tokens shared by consecutive windows of a long context
 
 	Label2ID    map[string]int // class names → ids (config.json label2id)
 	NumLabels   int            // classes (1 = regression)
@@ -413,31 +414,74 @@ func (b *builder) addQA(row Row, st *Stats) error {
 	if charStart < 0 || charEnd > len(ctx) || ctx[charStart:charEnd] != texts[0] {
 		return fmt.Errorf("answer %q is not at character %d of the context", texts[0], charStart)
 	}
-	// question first, then the context (BERT-style "question [SEP] context").
+	// "question context", split into windows of at most T tokens that overlap by DocStride context tokens
+	// (HF run_qa's doc_stride); the question and the special tokens repeat in every window. A window without
+	// the whole answer points both positions at token 0, as HF does.
 	full := q + " " + ctx
 	shift := len(q) + 1
-	ids, offs, err := oe.EncodeWithOffsets(full, true)
+	body, offs, err := oe.EncodeWithOffsets(full, false)
 	if err != nil {
 		return err
 	}
-	start, end := 0, 0 // no answer in the window → position 0 (CLS), as HF
-	for i, o := range offs {
-		if o[1] <= o[0] {
-			continue
+	framed, _, err := oe.EncodeWithOffsets(full, true)
+	if err != nil {
+		return err
+	}
+	pre := 0
+	for pre+len(body) <= len(framed) && !equalInts(framed[pre:pre+len(body)], body) {
+		pre++
+	}
+	if pre+len(body) > len(framed) {
+		return fmt.Errorf("cannot locate the special tokens around the encoded text")
+	}
+	prefix, suffix := framed[:pre], framed[pre+len(body):]
+	nq := 0
+	for nq < len(body) && offs[nq][0] < shift {
+		nq++
+	}
+	W := b.o.SeqLen - len(prefix) - len(suffix) - nq
+	if W < 1 {
+		return fmt.Errorf("the question takes %d tokens: no room for the context in %d", nq, b.o.SeqLen)
+	}
+	stride := min(max(b.o.DocStride, 0), W-1)
+	ctxIDs, ctxOffs := body[nq:], offs[nq:]
+	for start := 0; ; start += W - stride {
+		end := min(start+W, len(ctxIDs))
+		s0, e0 := 0, 0
+		si, ei := -1, -1
+		for i := start; i < end; i++ {
+			o := ctxOffs[i]
+			if o[0] <= charStart+shift && charStart+shift < o[1] {
+				si = i
+			}
+			if o[0] < charEnd+shift && charEnd+shift <= o[1] {
+				ei = i
+			}
 		}
-		if o[0] <= charStart+shift && charStart+shift < o[1] && start == 0 {
-			start = i
+		if si >= 0 && ei >= si {
+			base := len(prefix) + nq - start
+			s0, e0 = base+si, base+ei
 		}
-		if o[0] < charEnd+shift && charEnd+shift <= o[1] {
-			end = i
+		ids := append(append(append(append([]int{}, prefix...), body[:nq]...), ctxIDs[start:end]...), suffix...)
+		b.appendSeq(ids, nil, st)
+		b.starts, b.ends = append(b.starts, int64(s0)), append(b.ends, int64(e0))
+		if end >= len(ctxIDs) {
+			break
 		}
 	}
-	if end < start || start >= b.o.SeqLen || end >= b.o.SeqLen {
-		start, end = 0, 0
-	}
-	b.appendSeq(ids, nil, st)
-	b.starts, b.ends = append(b.starts, int64(start)), append(b.ends, int64(end))
 	return nil
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (b *builder) addMultipleChoice(row Row, st *Stats) error {

@@ -195,3 +195,39 @@ func TestTokenClsQAAndMultipleChoice(t *testing.T) {
 		t.Errorf("MC N=%d shape %v labels %v", ds.N, ds.Columns["input_ids"].Shape, ds.Columns["labels"].Ints)
 	}
 }
+
+// TestQAStride: a long context becomes overlapping windows; the window holding the whole answer points at
+// it, the others at token 0.
+func TestQAStride(t *testing.T) {
+	q := writeFile(t, "q.jsonl", `{"question":"who","context":"it was bob and then more text here","answers":{"text":["bob"],"answer_start":[7]}}`+"\n")
+	ds, _, err := build(t, q, FormatOptions{Task: TaskQA, SeqLen: 12, DocStride: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.N < 3 {
+		t.Fatalf("%d windows, want several", ds.N)
+	}
+	ids := ds.Columns["input_ids"].Ints
+	found := 0
+	for w := 0; w < ds.N; w++ {
+		row := ids[w*12 : (w+1)*12]
+		if row[0] != 1 || row[1] != 'w'+3 || row[4] != ' '+3 {
+			t.Errorf("window %d does not start with [BOS] who: %v", w, row)
+		}
+		s, e := ds.Columns["start_positions"].Ints[w], ds.Columns["end_positions"].Ints[w]
+		if s == 0 && e == 0 {
+			continue
+		}
+		found++
+		var span []byte
+		for _, id := range row[s : e+1] {
+			span = append(span, byte(id-3))
+		}
+		if string(span) != "bob" {
+			t.Errorf("window %d answer span %q", w, span)
+		}
+	}
+	if found == 0 {
+		t.Errorf("no window holds the answer")
+	}
+}

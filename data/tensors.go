@@ -172,3 +172,30 @@ func (l *Loader) Next() Batch {
 	}
 	return b
 }
+
+// SplitTail holds out the last fraction of the examples (at least one, at most N−1) as a second dataset, for
+// evaluation when no separate file is given.
+func SplitTail(ds *TensorDataset, frac float64) (train, held *TensorDataset, err error) {
+	if frac <= 0 || frac >= 1 {
+		return nil, nil, fmt.Errorf("data %s: split fraction must be in (0, 1), got %g", ds.Path, frac)
+	}
+	n := min(max(int(float64(ds.N)*frac+0.5), 1), ds.N-1)
+	if n < 1 {
+		return nil, nil, fmt.Errorf("data %s: %d examples cannot be split", ds.Path, ds.N)
+	}
+	cut := ds.N - n
+	train = &TensorDataset{Path: ds.Path, N: cut, Columns: map[string]Column{}}
+	held = &TensorDataset{Path: ds.Path + " (held out)", N: n, Columns: map[string]Column{}}
+	for name, c := range ds.Columns {
+		rs := c.rowSize()
+		a := Column{Shape: append([]int{cut}, c.Shape[1:]...)}
+		b := Column{Shape: append([]int{n}, c.Shape[1:]...)}
+		if c.Ints != nil {
+			a.Ints, b.Ints = c.Ints[:cut*rs], c.Ints[cut*rs:]
+		} else {
+			a.Floats, b.Floats = c.Floats[:cut*rs], c.Floats[cut*rs:]
+		}
+		train.Columns[name], held.Columns[name] = a, b
+	}
+	return train, held, nil
+}

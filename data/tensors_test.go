@@ -96,3 +96,20 @@ func TestLoaderErrors(t *testing.T) {
 		t.Error("batch larger than dataset with drop-last: no error")
 	}
 }
+
+func TestSplitTail(t *testing.T) {
+	ds, err := LoadTensorDataset(writeDataset(t, 10, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, err := SplitTail(ds, 0.2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.N != 8 || b.N != 2 || !slices.Equal(b.Columns["labels"].Ints, []int64{8, 9}) || len(a.Columns["input_ids"].Ints) != 16 {
+		t.Errorf("split: %d + %d, held labels %v", a.N, b.N, b.Columns["labels"].Ints)
+	}
+	if _, _, err := SplitTail(ds, 1); err == nil {
+		t.Error("fraction 1: no error")
+	}
+}

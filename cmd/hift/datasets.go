@@ -29,6 +29,7 @@ type DataFlags struct {
 	QuestionField string
 	AnswersField  string
 	ChoicesField  string
+	DocStride     int
 	SkipBadRows   bool
 	MaxRows       int
 }
@@ -49,6 +50,7 @@ func (d *DataFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVar(&d.QuestionField, "question-field", "question", "extractive QA: question column")
 	fl.StringVar(&d.AnswersField, "answers-field", "answers", "extractive QA: SQuAD-style answers column (text, answer_start)")
 	fl.StringVar(&d.ChoicesField, "choices-field", "choices", "multiple choice: column with the list of endings")
+	fl.IntVar(&d.DocStride, "doc-stride", 32, "extractive QA: context tokens shared by consecutive windows of a long context")
 	fl.BoolVar(&d.SkipBadRows, "skip-bad-rows", false, "skip and count rows that cannot be formatted instead of stopping")
 	fl.IntVar(&d.MaxRows, "max-rows", 0, "read at most N rows (0 = all)")
 }
@@ -97,7 +99,7 @@ func (d *DataFlags) load(path, modelDir string, m *graph.Model, log func(format 
 		Task: string(m.Task), SeqLen: d.SeqLen, TextField: d.TextField, TextPairField: d.TextPairField,
 		PromptField: d.PromptField, ResponseField: d.ResponseField, Template: d.Template, LabelField: d.LabelField,
 		TokensField: d.TokensField, TagsField: d.TagsField, ContextField: d.ContextField, QuestionField: d.QuestionField,
-		AnswersField: d.AnswersField, ChoicesField: d.ChoicesField, Label2ID: label2id, NumLabels: head.NumLabels,
+		AnswersField: d.AnswersField, ChoicesField: d.ChoicesField, DocStride: d.DocStride, Label2ID: label2id, NumLabels: head.NumLabels,
 		SkipBadRows: d.SkipBadRows, MaxRows: d.MaxRows,
 	})
 	if err != nil {

@@ -140,6 +140,30 @@ func TestTrainFromTextFiles(t *testing.T) {
 		t.Fatalf("train classification: %s", log)
 	}
 	checkLossDrops(t, log, 6)
+	// Classification from Parquet, with a held-out split evaluated at the end.
+	type clsRow struct {
+		Sentence string `parquet:"sentence"`
+		Label    string `parquet:"label"`
+	}
+	var prow []clsRow
+	for _, line := range strings.Split(strings.TrimSpace(sb.String()), "\n") {
+		var r clsRow
+		json.Unmarshal([]byte(line), &r)
+		prow = append(prow, r)
+	}
+	clsPq := filepath.Join(t.TempDir(), "cls.parquet")
+	if err := parquet.WriteFile(clsPq, prow); err != nil {
+		t.Fatal(err)
+	}
+	code, _, log = runCLI(t, "train", "--model", cls, "--data", clsPq, "--text-field", "sentence", "--seq-len", "16",
+		"--batch-size", "8", "--steps", "30", "--lr", "5e-3", "--group-size", "2", "--seed", "1", "--eval-split", "0.25")
+	if code != 0 {
+		t.Fatalf("train classification from Parquet: %s", log)
+	}
+	checkLossDrops(t, log, 6)
+	if !strings.Contains(log, "held out 12 of 48 examples") || !strings.Contains(log, "accuracy") {
+		t.Errorf("eval split not reported:\n%s", log)
+	}
 	code, stdout, stderr := runCLI(t, "eval", "--model", cls, "--data", clsData, "--text-field", "sentence", "--seq-len", "16", "--json")
 	if code != 0 || !strings.Contains(stdout, "eval_accuracy") {
 		t.Errorf("eval: exit %d\n%s\n%s", code, stdout, stderr)

@@ -40,6 +40,7 @@ type TrainOptions struct {
 
 	DataFlags     DataFlags
 	EvalData      string
+	EvalSplit     float64
 	EvalBatchSize int
 	SamplePrompt  string
 	SampleTokens  int
@@ -47,7 +48,7 @@ type TrainOptions struct {
 
 // resumeFlags are the only flags that may accompany --resume: everything else comes from the checkpoint.
 var resumeFlags = map[string]bool{"resume": true, "data": true, "output": true, "save-every": true, "save-total-limit": true, "backend": true,
-	"eval-data": true, "eval-batch-size": true, "sample-prompt": true, "sample-tokens": true}
+	"eval-data": true, "eval-split": true, "eval-batch-size": true, "sample-prompt": true, "sample-tokens": true}
 
 func newTrainCmd(f *factory, runF func(*TrainOptions) error) *cobra.Command {
 	opts := &TrainOptions{f: f, Run: hift.DefaultOptions()}
@@ -92,6 +93,7 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 	fl.StringVar(&opts.Model, "model", "", "checkpoint folder to fine-tune (config.json + safetensors)")
 	fl.StringVar(&opts.Data, "data", "", "training data: JSONL, CSV/TSV, Parquet, or a pre-tokenized .safetensors batch file")
 	fl.StringVar(&opts.EvalData, "eval-data", "", "evaluation data (same formats), run every --eval-every steps and at the end")
+	fl.Float64Var(&opts.EvalSplit, "eval-split", 0, "without --eval-data: hold out this fraction of the training examples for evaluation")
 	fl.IntVar(&r.EvalEvery, "eval-every", 0, "evaluate every N steps (0 = only at the end)")
 	fl.IntVar(&opts.EvalBatchSize, "eval-batch-size", 8, "evaluation batch size")
 	fl.StringVar(&opts.SamplePrompt, "sample-prompt", "", "causal LM: print a greedy continuation of this prompt before and after training")
@@ -273,10 +275,16 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 		return err
 	}
 	var evalDS *data.TensorDataset
-	if opts.EvalData != "" {
+	switch {
+	case opts.EvalData != "":
 		if evalDS, err = opts.DataFlags.load(opts.EvalData, modelDir, m, logf); err != nil {
 			return err
 		}
+	case opts.EvalSplit > 0:
+		if ds, evalDS, err = data.SplitTail(ds, opts.EvalSplit); err != nil {
+			return err
+		}
+		logf("held out %d of %d examples for evaluation\n", evalDS.N, ds.N+evalDS.N)
 	}
 	be, err := opts.f.Backend()
 	if err != nil {
