@@ -60,7 +60,11 @@ type FormatOptions struct {
 	Label2ID    map[string]int // class names → ids (config.json label2id)
 	NumLabels   int            // classes (1 = regression)
 	SkipBadRows bool           // count and skip rows that fail instead of stopping
-	MaxRows     int            // stop after this many rows (0 = all)
+	// CacheDir, when set, receives the formatted token columns as they are built (memory-mapped at the end),
+	// so a dataset larger than RAM can be formatted and trained on.
+	CacheDir string
+	MaxRows  int // stop after this many rows (0 = all)
+	spillAt  int // buffered elements before spilling (tests); 0 = spillThreshold
 }
 
 // Stats summarise a formatting pass.
@@ -93,6 +97,12 @@ func BuildDataset(rows RowReader, tok Tokenizer, o FormatOptions) (*TensorDatase
 		return nil, Stats{}, fmt.Errorf("data %s: sequence length must be >= 2, got %d", rows.Path(), o.SeqLen)
 	}
 	b := &builder{tok: tok, o: o, pad: padID(tok), left: tok.PaddingSide() == "left"}
+	if o.CacheDir != "" {
+		var err error
+		if b.spill, err = newSpiller(o.CacheDir); err != nil {
+			return nil, Stats{}, err
+		}
+	}
 	var st Stats
 	for {
 		if o.MaxRows > 0 && st.Rows >= o.MaxRows {
@@ -107,6 +117,8 @@ func BuildDataset(rows RowReader, tok Tokenizer, o FormatOptions) (*TensorDatase
 			err = b.add(row, &st)
 			if err != nil {
 				err = fmt.Errorf("data %s: row %d: %w", rows.Path(), rows.Line(), err)
+			} else if ferr := b.maybeFlush(); ferr != nil {
+				return nil, st, ferr
 			}
 		}
 		if err != nil {
@@ -124,6 +136,17 @@ func BuildDataset(rows RowReader, tok Tokenizer, o FormatOptions) (*TensorDatase
 		return nil, st, fmt.Errorf("data %s: no examples (%d rows read, %d skipped)", rows.Path(), st.Rows, st.Skipped)
 	}
 	st.Examples = b.n
+	if b.spill != nil {
+		if err := b.flush(); err != nil {
+			return nil, st, err
+		}
+		ints, floats, err := b.spill.mapped()
+		if err != nil {
+			return nil, st, err
+		}
+		b.ids, b.mask, b.labels, b.starts, b.ends = ints["input_ids"], ints["attention_mask"], ints["labels"], ints["start_positions"], ints["end_positions"]
+		b.floatLabels = floats["labels"]
+	}
 	return b.dataset(rows.Path()), st, nil
 }
 
@@ -150,6 +173,7 @@ type builder struct {
 	labelPerExample, choiceDims bool
 	choices                     int
 	stream                      []int // causal LM packing buffer
+	spill                       *spiller
 }
 
 func (b *builder) add(row Row, st *Stats) error {

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -229,5 +230,40 @@ func TestQAStride(t *testing.T) {
 	}
 	if found == 0 {
 		t.Errorf("no window holds the answer")
+	}
+}
+
+// TestCacheDirSpillsAndMaps: with a cache folder the columns go to disk in chunks and come back
+// memory-mapped, identical to the in-memory build.
+func TestCacheDirSpillsAndMaps(t *testing.T) {
+	var sb strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&sb, `{"text":"paragraph %d of the book","label":%d}`+"\n", i, i%2)
+	}
+	p := writeFile(t, "d.jsonl", sb.String())
+	for _, task := range []string{TaskCausalLM, TaskSeqCls} {
+		mem, _, err := build(t, p, FormatOptions{Task: task, SeqLen: 8, NumLabels: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := OpenRows(p, "")
+		cache := t.TempDir()
+		disk, _, err := BuildDataset(r, charTok{}, FormatOptions{Task: task, SeqLen: 8, NumLabels: 2, CacheDir: cache, spillAt: 16})
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if disk.N != mem.N {
+			t.Fatalf("%s: %d examples on disk, %d in memory", task, disk.N, mem.N)
+		}
+		for name, c := range mem.Columns {
+			if !slices.Equal(disk.Columns[name].Ints, c.Ints) || !slices.Equal(disk.Columns[name].Shape, c.Shape) {
+				t.Errorf("%s %s differs after spilling", task, name)
+			}
+		}
+		files, _ := os.ReadDir(cache)
+		if len(files) < 2 {
+			t.Errorf("%s: cache holds %d files", task, len(files))
+		}
 	}
 }

@@ -32,6 +32,7 @@ type DataFlags struct {
 	DocStride     int
 	SkipBadRows   bool
 	MaxRows       int
+	Cache         string
 }
 
 func (d *DataFlags) bind(fl *pflag.FlagSet) {
@@ -53,6 +54,7 @@ func (d *DataFlags) bind(fl *pflag.FlagSet) {
 	fl.IntVar(&d.DocStride, "doc-stride", 32, "extractive QA: context tokens shared by consecutive windows of a long context")
 	fl.BoolVar(&d.SkipBadRows, "skip-bad-rows", false, "skip and count rows that cannot be formatted instead of stopping")
 	fl.IntVar(&d.MaxRows, "max-rows", 0, "read at most N rows (0 = all)")
+	fl.StringVar(&d.Cache, "data-cache", "", "write the formatted token columns to this folder and memory-map them (datasets larger than RAM)")
 }
 
 // isPretokenized reports whether a data file is a safetensors batch file.
@@ -100,7 +102,7 @@ func (d *DataFlags) load(path, modelDir string, m *graph.Model, log func(format 
 		PromptField: d.PromptField, ResponseField: d.ResponseField, Template: d.Template, LabelField: d.LabelField,
 		TokensField: d.TokensField, TagsField: d.TagsField, ContextField: d.ContextField, QuestionField: d.QuestionField,
 		AnswersField: d.AnswersField, ChoicesField: d.ChoicesField, DocStride: d.DocStride, Label2ID: label2id, NumLabels: head.NumLabels,
-		SkipBadRows: d.SkipBadRows, MaxRows: d.MaxRows,
+		SkipBadRows: d.SkipBadRows, MaxRows: d.MaxRows, CacheDir: cacheDir(d.Cache, path),
 	})
 	if err != nil {
 		return nil, err
@@ -118,4 +120,12 @@ func (d *DataFlags) validate() error {
 		return fmt.Errorf("--seq-len must be >= 2, got %d", d.SeqLen)
 	}
 	return nil
+}
+
+// cacheDir gives each dataset file its own sub-folder of the cache.
+func cacheDir(cache, path string) string {
+	if cache == "" {
+		return ""
+	}
+	return filepath.Join(cache, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
 }
