@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -452,7 +453,7 @@ func (b *builder) addQA(row Row, st *Stats) error {
 		return err
 	}
 	pre := 0
-	for pre+len(body) <= len(framed) && !equalInts(framed[pre:pre+len(body)], body) {
+	for pre+len(body) <= len(framed) && !slices.Equal(framed[pre:pre+len(body)], body) {
 		pre++
 	}
 	if pre+len(body) > len(framed) {
@@ -494,18 +495,6 @@ func (b *builder) addQA(row Row, st *Stats) error {
 		}
 	}
 	return nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func (b *builder) addMultipleChoice(row Row, st *Stats) error {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/gomlx/gomlx/backends"
@@ -35,7 +36,7 @@ func (f *Forwarder) Run(weights, batch map[string]*tensors.Tensor) (out map[stri
 	if err != nil {
 		return nil, err
 	}
-	if f.exec == nil || !equalStrings(names, f.names) {
+	if f.exec == nil || !slices.Equal(names, f.names) {
 		f.names = names
 		f.exec, err = NewExec(f.be, func(inputs []*Node) []*Node {
 			w, b := BindInputs(f.m, names, inputs)
@@ -70,18 +71,6 @@ func (f *Forwarder) Run(weights, batch map[string]*tensors.Tensor) (out map[stri
 		out[f.outs[i]] = t
 	}
 	return out, nil
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // GenerateOptions control decoding.

@@ -393,7 +393,7 @@ func (p *progress) update(m StepMetrics) {
 		group = "all units"
 	}
 	line := fmt.Sprintf("step %d/%d  %s  loss %.4f  lr %.3g  |g| %.3g  %.0f tok/s  %s",
-		m.Step+1, p.total, group, m.Loss, m.LR, m.GradNorm, m.TokensPerS, humanBytes(m.DeviceMem))
+		m.Step+1, p.total, group, m.Loss, m.LR, m.GradNorm, m.TokensPerS, HumanBytes(m.DeviceMem))
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 	} else {
@@ -407,7 +407,8 @@ func (p *progress) done() {
 	}
 }
 
-func humanBytes(n int64) string {
+// HumanBytes formats a byte count with binary units (KiB, MiB, ...).
+func HumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/hift-go/hift/graph"
+	"github.com/hift-go/hift/hift"
 	"github.com/spf13/cobra"
 )
 
@@ -57,7 +58,7 @@ func runInspect(opts *InspectOptions) error {
 	} else {
 		fmt.Fprintf(out, "architecture: unknown (%s)\n", in.ArchError)
 	}
-	fmt.Fprintf(out, "parameters:   %d (%s)\n", in.Parameters, humanBytes(in.Bytes))
+	fmt.Fprintf(out, "parameters:   %d (%s)\n", in.Parameters, hift.HumanBytes(in.Bytes))
 	if in.AddedPrefix != "" {
 		fmt.Fprintf(out, "base model:   names are loaded with the prefix %q\n", in.AddedPrefix)
 	}
@@ -81,17 +82,4 @@ func runInspect(opts *InspectOptions) error {
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%d\n", t.Name, t.DType, t.Shape, t.Bytes)
 	}
 	return tw.Flush()
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
