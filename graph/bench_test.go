@@ -69,6 +69,16 @@ func BenchmarkForwardBackward(b *testing.B) {
 		b.Fatal(err)
 	}
 	setups = append(setups, setup{"llama_L4_D256_B4_T128", m, RandomWeights(m, 1), RandomBatch(4, 128, 1024, 2)})
+	// One block: the same width with a single layer (the per-block cost HiFT's block groups pay).
+	cfg1, err := ParseConfig([]byte(strings.Replace(llama4x256, `"num_hidden_layers":4`, `"num_hidden_layers":1`, 1)), "llama_block")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m1, err := NewModel(cfg1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	setups = append(setups, setup{"llama_L1_D256_B4_T128", m1, RandomWeights(m1, 1), RandomBatch(4, 128, 1024, 2)})
 	for _, s := range setups {
 		vjps := []string{"gemm", "gomlx"}
 		if !strings.HasPrefix(s.name, "llama") {
