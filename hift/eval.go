@@ -2,6 +2,7 @@ package hift
 
 import (
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/gomlx/gomlx/backends"
@@ -189,4 +190,28 @@ func (e EvalMetrics) String() string {
 		s += fmt.Sprintf("  exact-match %.4f  F1 %.4f", e.ExactMatch, e.SpanF1)
 	}
 	return s
+}
+
+// SetEval sets the evaluation set used every Options.EvalEvery steps and at the end of Run.
+func (t *Trainer) SetEval(ds *data.TensorDataset, batchSize int) {
+	t.evalSet, t.evalBatch = ds, batchSize
+}
+
+// Evaluate runs the evaluation set on the current weights.
+func (t *Trainer) Evaluate() (EvalMetrics, error) {
+	if t.evalSet == nil {
+		return EvalMetrics{}, fmt.Errorf("no evaluation set")
+	}
+	return Evaluate(t.be, t.model, t.weights, t.evalSet, t.evalBatch)
+}
+
+func (t *Trainer) runEval(metrics *metricsLog, log io.Writer) error {
+	em, err := t.Evaluate()
+	if err != nil {
+		return fmt.Errorf("evaluation at step %d: %w", t.step, err)
+	}
+	if log != nil {
+		fmt.Fprintf(log, "\neval at step %d: %s\n", t.step, em)
+	}
+	return metrics.writeEval(t.step, em)
 }

@@ -3,6 +3,7 @@ package hift
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 )
 
@@ -139,4 +140,23 @@ func (t *Trainer) StepMemory() MemoryReport {
 	}
 	sort.Strings(r.StateOnDevice)
 	return r
+}
+
+// PrintCompileReport writes, per distinct group, its first-call time (compile + run), call count and mean
+// step time of the later calls.
+func (t *Trainer) PrintCompileReport(w io.Writer) {
+	keys := make([]string, 0, len(t.steps))
+	for k := range t.steps {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	fmt.Fprintf(w, "%-24s %8s %14s %14s\n", "group (units)", "steps", "first step s", "mean step s")
+	for _, k := range keys {
+		gs := t.steps[k]
+		mean := 0.0
+		if gs.calls > 1 {
+			mean = (gs.totalTime - gs.firstCall).Seconds() / float64(gs.calls-1)
+		}
+		fmt.Fprintf(w, "%-24s %8d %14.3f %14.3f\n", k, gs.calls, gs.firstCall.Seconds(), mean)
+	}
 }

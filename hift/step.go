@@ -2,6 +2,8 @@ package hift
 
 import (
 	"fmt"
+	"github.com/hift-go/hift/data"
+	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -184,4 +186,38 @@ func (gs *groupStep) buildApply(be backends.Backend, rule optim.Rule, maxNorm fl
 	}
 	gs.apply = exec.WithName("hift_apply_" + gs.key)
 	return nil
+}
+
+// toTensors converts a data batch to GoMLX tensors.
+func toTensors(b data.Batch) map[string]*tensors.Tensor {
+	out := map[string]*tensors.Tensor{}
+	for name, c := range b {
+		if c.Ints != nil {
+			out[name] = tensors.FromFlatDataAndDimensions(slices.Clone(c.Ints), c.Shape...)
+		} else {
+			out[name] = tensors.FromFlatDataAndDimensions(slices.Clone(c.Floats), c.Shape...)
+		}
+	}
+	return out
+}
+
+// lossTokens is the number of loss terms of a batch, used to weight micro-batches: label tokens scored by the
+// causal-LM loss (shifted, != -100), labelled tokens for token classification, examples otherwise.
+func lossTokens(task hgraph.Task, b data.Batch) float64 {
+	lab, ok := b["labels"]
+	if !ok || lab.Ints == nil || len(lab.Shape) < 2 {
+		return float64(b.Rows())
+	}
+	n := 0
+	rowLen := lab.Shape[len(lab.Shape)-1]
+	for i, v := range lab.Ints {
+		if v == hgraph.IgnoreIndex {
+			continue
+		}
+		if task == hgraph.TaskCausalLM && i%rowLen == 0 {
+			continue // position 0 is never a target after the shift
+		}
+		n++
+	}
+	return float64(max(n, 1))
 }
