@@ -153,6 +153,8 @@ type Model struct {
 	IgnoreKeys []*regexp.Regexp
 	// Forward builds the computation; it reads weights by HF name.
 	Forward func(w Weights, b *Batch) *Outputs
+	// Decoder, when set, generates token by token against a key/value cache (causal LMs that support it).
+	Decoder *Decoder
 }
 
 // ignoreKeys compiles the IgnoreKeys patterns of an architecture file; each is anchored at both ends.
@@ -281,4 +283,13 @@ func (b *Batch) field(name string) **Node {
 		return &b.EndPositions
 	}
 	return nil
+}
+
+// Decoder runs a causal LM one token at a time against a key/value cache.
+type Decoder struct {
+	// CacheShapes lists the float32 cache tensors for a batch size and a maximum length.
+	CacheShapes func(batch, maxLen int) [][]int
+	// Step computes the logits [B, V] of token ids [B] at position pos (int32 scalar; every row at the same
+	// position) and returns the updated cache.
+	Step func(w Weights, ids, pos *Node, cache []*Node) (*Node, []*Node)
 }

@@ -8,7 +8,9 @@ import (
 	"sort"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
@@ -84,6 +86,8 @@ type GenerateOptions struct {
 	Seed        uint64
 	// Stop ids end generation (EOS); the stop token is included in the result.
 	Stop []int
+	// NoCache reruns the whole sequence for every token instead of using the model's key/value cache.
+	NoCache bool
 }
 
 // Generate continues prompt (token ids) with a causal LM. Without a KV cache each new token reruns the model on
@@ -100,6 +104,9 @@ func Generate(be backends.Backend, m *Model, weights map[string]*tensors.Tensor,
 	}
 	if o.TopP <= 0 || o.TopP > 1 {
 		o.TopP = 1
+	}
+	if m.Decoder != nil && !o.NoCache {
+		return generateCached(be, m, weights, prompt, o)
 	}
 	L := len(prompt) + o.MaxNewTokens
 	ids := make([]int64, L)
@@ -186,4 +193,74 @@ func pick(logits []float64, o GenerateOptions, rng *rand.Rand) int {
 		}
 	}
 	return idx[len(idx)-1]
+}
+
+// generateCached decodes one token per step against the model's key/value cache: one compiled program for the
+// whole generation, the cache donated back to it at every step.
+func generateCached(be backends.Backend, m *Model, weights map[string]*tensors.Tensor, prompt []int, o GenerateOptions) (out []int, err error) {
+	L := len(prompt) + o.MaxNewTokens
+	var names []string
+	var args []any
+	for _, p := range m.Params {
+		names, args = append(names, p.Name), append(args, weights[p.Name])
+	}
+	for _, p := range m.Buffers {
+		if t, ok := weights[p.Name]; ok {
+			names, args = append(names, p.Name), append(args, t)
+		}
+	}
+	nw := len(names)
+	exec, err := NewExec(be, func(inputs []*Node) []*Node {
+		w, _ := BindInputs(m, names, inputs[:nw])
+		logits, cache := m.Decoder.Step(w, inputs[nw], inputs[nw+1], inputs[nw+2:])
+		return append([]*Node{logits}, cache...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer exec.Finalize()
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%s generate: %v", m.Class, r)
+		}
+	}()
+	var cache []*tensors.Tensor
+	for _, dims := range m.Decoder.CacheShapes(1, L) {
+		cache = append(cache, tensors.FromShape(shapes.Make(dtypes.Float32, dims...)))
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x67656e))
+	next := prompt[0]
+	for pos := 0; pos < L-1; pos++ {
+		step := append([]any{}, args...)
+		step = append(step, tensors.FromFlatDataAndDimensions([]int64{int64(next)}, 1), tensors.FromScalar(int32(pos)))
+		for _, c := range cache {
+			d, err := DonateTensorBuffer(c, be, 0)
+			if err != nil {
+				return nil, err
+			}
+			step = append(step, d)
+		}
+		res, err := exec.Exec(step...)
+		if err != nil {
+			return nil, fmt.Errorf("%s generate: %w", m.Class, err)
+		}
+		cache = res[1:]
+		if pos+1 < len(prompt) {
+			next = prompt[pos+1]
+			continue
+		}
+		logits := tensors.MustCopyFlatData[float32](res[0])
+		row := make([]float64, len(logits))
+		for i, v := range logits {
+			row[i] = float64(v)
+		}
+		next = pick(row, o, rng)
+		out = append(out, next)
+		for _, s := range o.Stop {
+			if next == s {
+				return out, nil
+			}
+		}
+	}
+	return out, nil
 }

@@ -13,7 +13,7 @@ func TestGenerateGreedyMatchesForward(t *testing.T) {
 	_, m, w, _ := loadFixtureModel(t, "llama_causal_lm")
 	be := testBackend(t)
 	prompt := []int{5, 17, 42}
-	got, err := Generate(be, m, w, prompt, GenerateOptions{MaxNewTokens: 4})
+	got, err := Generate(be, m, w, prompt, GenerateOptions{MaxNewTokens: 4, NoCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,5 +50,50 @@ func TestGenerateGreedyMatchesForward(t *testing.T) {
 	stop, _ := Generate(be, m, w, prompt, GenerateOptions{MaxNewTokens: 4, Stop: []int{got[1]}})
 	if len(stop) != 2 {
 		t.Errorf("stop token ignored: %v (stop at %d)", stop, got[1])
+	}
+}
+
+// TestGenerateWithCacheMatchesRecompute: decoding against the key/value cache gives the same tokens as
+// rerunning the whole sequence, greedy and sampled, for LLaMA and for Mistral with a sliding window.
+func TestGenerateWithCacheMatchesRecompute(t *testing.T) {
+	be := testBackend(t)
+	_, m, w, _ := loadFixtureModel(t, "llama_causal_lm")
+	if m.Decoder == nil {
+		t.Fatal("LLaMA has no cached decoder")
+	}
+	prompt := []int{5, 17, 42, 9}
+	for _, o := range []GenerateOptions{{MaxNewTokens: 12}, {MaxNewTokens: 12, Temperature: 0.8, TopK: 30, Seed: 3}} {
+		cached, err := Generate(be, m, w, prompt, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.NoCache = true
+		full, err := Generate(be, m, w, prompt, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(cached, full) {
+			t.Errorf("temperature %g: cached %v, recomputed %v", o.Temperature, cached, full)
+		}
+	}
+	cfg, err := ParseConfig([]byte(`{"architectures":["MistralForCausalLM"],"model_type":"mistral","vocab_size":256,"hidden_size":64,
+"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"sliding_window":3,"pad_token_id":0}`), "mistral")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mm, err := NewModel(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached, err := Generate(be, mm, w, prompt, GenerateOptions{MaxNewTokens: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Generate(be, mm, w, prompt, GenerateOptions{MaxNewTokens: 8, NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cached, full) {
+		t.Errorf("sliding window: cached %v, recomputed %v", cached, full)
 	}
 }

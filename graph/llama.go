@@ -252,6 +252,9 @@ func LlamaModel(cfg *Config, c *LlamaConfig, task Task) (*Model, error) {
 	m.Forward = func(w Weights, b *Batch) *Outputs {
 		return llamaForward(c, task, head, base, headModule, padIdx, w, b)
 	}
+	if task == TaskCausalLM {
+		m.Decoder = llamaDecoder(c, base, padIdx)
+	}
 	return m, nil
 }
 
@@ -261,7 +264,6 @@ func llamaForward(c *LlamaConfig, task Task, head HeadConfig, base, headModule s
 	dims := b.InputIDs.Shape().Dimensions
 	B, T := dims[0], dims[1]
 	H, KVH, Dh := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
-	qkvBias := c.AttentionBias || c.QKVBias
 
 	x := Embedding(w.Get(base+".embed_tokens.weight"), b.InputIDs, padIdx) // [B, T, D]
 	out := &Outputs{Hidden: []*Node{x}}
@@ -273,23 +275,14 @@ func llamaForward(c *LlamaConfig, task Task, head HeadConfig, base, headModule s
 	cos, sin := RopeTables(g, c.InvFreq(T), T) // [T, Dh]
 	scale := 1 / math.Sqrt(float64(Dh))
 	for l := 0; l < c.NumHiddenLayers; l++ {
-		p := fmt.Sprintf("%s.layers.%d", base, l)
 		mask := windowMask
 		if c.SlidingLayers != nil && !c.SlidingLayers[l] {
 			mask = fullMask
 		}
-		h := RMSNorm(x, w.Get(p+".input_layernorm.weight"), c.RMSNormEps)             // [B, T, D]
-		q := Reshape(LinearW(w, p+".self_attn.q_proj", h, qkvBias), B, T, H, Dh)      // [B, T, H, Dh]
-		k := Reshape(LinearW(w, p+".self_attn.k_proj", h, qkvBias), B, T, KVH, Dh)    // [B, T, KVH, Dh]
-		v := Reshape(LinearW(w, p+".self_attn.v_proj", h, qkvBias), B, T, KVH, Dh)    // [B, T, KVH, Dh]
-		q, k = ApplyRotary(q, cos, sin), ApplyRotary(k, cos, sin)                     // [B, T, ·, Dh]
-		k, v = RepeatKV(k, H/KVH), RepeatKV(v, H/KVH)                                 // [B, T, H, Dh]
-		a := Reshape(Attention(q, k, v, mask, scale), B, T, H*Dh)                     // [B, T, H·Dh]
-		x = Add(x, LinearW(w, p+".self_attn.o_proj", a, c.AttentionBias))             // [B, T, D]
-		h = RMSNorm(x, w.Get(p+".post_attention_layernorm.weight"), c.RMSNormEps)     // [B, T, D]
-		gate := Activation(c.HiddenAct, LinearW(w, p+".mlp.gate_proj", h, c.MLPBias)) // [B, T, I]
-		up := LinearW(w, p+".mlp.up_proj", h, c.MLPBias)                              // [B, T, I]
-		x = Add(x, LinearW(w, p+".mlp.down_proj", Mul(gate, up), c.MLPBias))          // [B, T, D]
+		x = llamaBlock(c, w, fmt.Sprintf("%s.layers.%d", base, l), x, cos, sin, func(q, k, v *Node) *Node {
+			k, v = RepeatKV(k, H/KVH), RepeatKV(v, H/KVH) // [B, T, H, Dh]
+			return Attention(q, k, v, mask, scale)        // [B, T, H, Dh]
+		})
 		if l < c.NumHiddenLayers-1 {
 			out.Hidden = append(out.Hidden, x)
 		}
@@ -298,4 +291,24 @@ func llamaForward(c *LlamaConfig, task Task, head HeadConfig, base, headModule s
 	out.Hidden = append(out.Hidden, x)
 	decoderOutputs(out, task, head, x, w, headModule, b)
 	return out
+}
+
+// llamaBlock is one decoder layer: pre-norm attention (q, k rotated by cos/sin; attend computes the attention
+// of q [B, T, H, Dh] over k, v [B, T, KVH, Dh] and returns [B, T, H, Dh]) and a SwiGLU MLP, both residual.
+func llamaBlock(c *LlamaConfig, w Weights, p string, x, cos, sin *Node, attend func(q, k, v *Node) *Node) *Node {
+	dims := x.Shape().Dimensions
+	B, T := dims[0], dims[1]
+	H, KVH, Dh := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
+	qkvBias := c.AttentionBias || c.QKVBias
+	h := RMSNorm(x, w.Get(p+".input_layernorm.weight"), c.RMSNormEps)             // [B, T, D]
+	q := Reshape(LinearW(w, p+".self_attn.q_proj", h, qkvBias), B, T, H, Dh)      // [B, T, H, Dh]
+	k := Reshape(LinearW(w, p+".self_attn.k_proj", h, qkvBias), B, T, KVH, Dh)    // [B, T, KVH, Dh]
+	v := Reshape(LinearW(w, p+".self_attn.v_proj", h, qkvBias), B, T, KVH, Dh)    // [B, T, KVH, Dh]
+	q, k = ApplyRotary(q, cos, sin), ApplyRotary(k, cos, sin)                     // [B, T, ·, Dh]
+	a := Reshape(attend(q, k, v), B, T, H*Dh)                                     // [B, T, H·Dh]
+	x = Add(x, LinearW(w, p+".self_attn.o_proj", a, c.AttentionBias))             // [B, T, D]
+	h = RMSNorm(x, w.Get(p+".post_attention_layernorm.weight"), c.RMSNormEps)     // [B, T, D]
+	gate := Activation(c.HiddenAct, LinearW(w, p+".mlp.gate_proj", h, c.MLPBias)) // [B, T, I]
+	up := LinearW(w, p+".mlp.up_proj", h, c.MLPBias)                              // [B, T, I]
+	return Add(x, LinearW(w, p+".mlp.down_proj", Mul(gate, up), c.MLPBias))       // [B, T, D]
 }
