@@ -155,6 +155,9 @@ type Model struct {
 	Forward func(w Weights, b *Batch) *Outputs
 	// Decoder, when set, generates token by token against a key/value cache (causal LMs that support it).
 	Decoder *Decoder
+	// LoRA is set on a model derived by WithLoRA: Params are the adapters (and the task head), the base
+	// weights are frozen Buffers.
+	LoRA *LoRAConfig
 }
 
 // ignoreKeys compiles the IgnoreKeys patterns of an architecture file; each is anchored at both ends.

@@ -51,7 +51,7 @@ func LinearW(w Weights, prefix string, x *Node, hasBias bool) *Node {
 	if hasBias {
 		b = w.Get(prefix + ".bias")
 	}
-	return Linear(x, w.Get(prefix+".weight"), b)
+	return withLoRA(w, prefix, x, Linear(x, w.Get(prefix+".weight"), b))
 }
 
 // RMSNorm is LLaMA's norm: w · x / sqrt(mean(x², -1) + eps), computed in float32.

@@ -134,7 +134,7 @@ func buildGPT2(cfg *Config, task Task) (*Model, error) {
 
 // conv1DW applies the GPT-2 Conv1D named prefix (".weight" [in, out] and ".bias").
 func conv1DW(w Weights, prefix string, x *Node) *Node {
-	return Conv1D(x, w.Get(prefix+".weight"), w.Get(prefix+".bias"))
+	return withLoRA(w, prefix, x, Conv1D(x, w.Get(prefix+".weight"), w.Get(prefix+".bias")))
 }
 
 func gpt2Forward(c *GPT2Config, task Task, head HeadConfig, headModule string, w Weights, b *Batch) *Outputs {
