@@ -80,8 +80,11 @@ func (t *Trainer) Save(dir string) error {
 	}
 	var recs []safetensors.Tensor
 	needMasters := t.masters != nil
-	for name := range t.weights {
-		w := t.Master(name)
+	export, err := t.exportWeights()
+	if err != nil {
+		return err
+	}
+	for name, w := range export {
 		dt := t.source.dtypes[name]
 		if dt == "" {
 			dt = safetensors.F32
@@ -122,6 +125,18 @@ func (t *Trainer) Save(dir string) error {
 			st = append(st, safetensors.Tensor{Name: name + "::" + specs[i].Name, DType: safetensors.F32, Shape: s.Shape().Dimensions, Data: b})
 		}
 	}
+	if t.model.LoRA != nil {
+		// The adapters (and the head) are what a resumed run restarts from: the model files hold them merged
+		// and the base weights are reloaded from the base checkpoint.
+		needMasters = false
+		for _, p := range t.model.Params {
+			b, _ := safetensors.EncodeFloat32(safetensors.F32, tensors.MustCopyFlatData[float32](t.Master(p.Name)))
+			st = append(st, safetensors.Tensor{Name: p.Name + "::value", DType: safetensors.F32, Shape: p.Shape, Data: b})
+		}
+		if err := t.saveAdapter(dir); err != nil {
+			return err
+		}
+	}
 	if needMasters {
 		for name := range t.weights {
 			w := t.Master(name)
@@ -133,7 +148,7 @@ func (t *Trainer) Save(dir string) error {
 		return fmt.Errorf("save: %w", err)
 	}
 	ts := trainerState{Version: 1, Step: t.step, TotalSteps: t.total, Options: t.opts, ParamSteps: steps,
-		Cursor: t.loader.Cursor(), Model: t.model.Class, Masters: needMasters}
+		Cursor: t.loader.Cursor(), Model: t.model.Class, Masters: needMasters, BaseModel: t.source.dir}
 	js, err := json.MarshalIndent(ts, "", "  ")
 	if err != nil {
 		return err
@@ -153,6 +168,8 @@ type trainerState struct {
 	ParamSteps map[string]int64 `json:"param_steps"`
 	Cursor     data.Cursor      `json:"data_cursor"`
 	Masters    bool             `json:"fp32_masters"`
+	// BaseModel is the checkpoint the run started from (a LoRA run resumes from it plus its adapters).
+	BaseModel string `json:"base_model"`
 }
 
 // saveCheckpoint writes Output/checkpoint-<step> atomically (temp folder + rename) and prunes old ones.
@@ -222,9 +239,33 @@ func Resume(be backends.Backend, ckptDir string, ds *data.TensorDataset, output 
 	}
 	opts := ts.Options
 	opts.Output, opts.SaveEvery, opts.SaveTotalLimit = output, saveEvery, saveTotalLimit
-	t, err := NewTrainer(be, ckptDir, ds, opts)
+	modelDir := ckptDir
+	if opts.LoRA != nil {
+		modelDir = ts.BaseModel // the checkpoint's model files hold the adapters merged
+	}
+	t, err := NewTrainer(be, modelDir, ds, opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.LoRA != nil {
+		vals, err := safetensors.Open(filepath.Join(ckptDir, StateFile))
+		if err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		for _, p := range t.model.Params {
+			v, err := vals.Float32(p.Name + "::value")
+			if err != nil {
+				vals.Close()
+				return nil, fmt.Errorf("resume: %w", err)
+			}
+			master := tensors.FromFlatDataAndDimensions(v, p.Shape...)
+			if t.masters != nil {
+				t.masters[p.Name], t.weights[p.Name] = master, hgraph.BFloat16Tensor(master)
+			} else {
+				t.weights[p.Name] = master
+			}
+		}
+		vals.Close()
 	}
 	if t.model.Class != ts.Model {
 		return nil, fmt.Errorf("resume: checkpoint was %s, config says %s", ts.Model, t.model.Class)
@@ -422,3 +463,53 @@ func HumanBytes(n int64) string {
 }
 
 func shapeOf(t *tensors.Tensor) shapes.Shape { return t.Shape() }
+
+// exportWeights returns the float32 weights to save under their HF names: the masters (or weights), with LoRA
+// adapters merged into their base weights.
+func (t *Trainer) exportWeights() (map[string]*tensors.Tensor, error) {
+	all := map[string]*tensors.Tensor{}
+	for name := range t.weights {
+		all[name] = t.Master(name)
+	}
+	if t.model.LoRA == nil {
+		return all, nil
+	}
+	return hgraph.MergeLoRA(t.model, all)
+}
+
+// saveAdapter writes the adapters in PEFT's layout: adapter_model.safetensors with base_model.model.<name>
+// keys (a trained head under <module>.modules_to_save.default) and adapter_config.json.
+func (t *Trainer) saveAdapter(dir string) error {
+	cfg := t.model.LoRA
+	var recs []safetensors.Tensor
+	saved := map[string]bool{}
+	for _, p := range t.model.Params {
+		b, _ := safetensors.EncodeFloat32(safetensors.F32, tensors.MustCopyFlatData[float32](t.Master(p.Name)))
+		name := "base_model.model." + p.Name
+		if !strings.Contains(p.Name, ".lora_") {
+			module := p.Name[:strings.LastIndexByte(p.Name, '.')]
+			top, _, _ := strings.Cut(module, ".")
+			saved[top] = true
+			name = "base_model.model." + module + ".modules_to_save.default" + p.Name[len(module):]
+		}
+		recs = append(recs, safetensors.Tensor{Name: name, DType: safetensors.F32, Shape: p.Shape, Data: b})
+	}
+	var modules []string
+	for m := range saved {
+		modules = append(modules, m)
+	}
+	sort.Strings(modules)
+	task := map[hgraph.Task]string{hgraph.TaskCausalLM: "CAUSAL_LM", hgraph.TaskSeqCls: "SEQ_CLS",
+		hgraph.TaskTokenCls: "TOKEN_CLS", hgraph.TaskQA: "QUESTION_ANS"}[t.model.Task]
+	ac := map[string]any{"peft_type": "LORA", "r": cfg.R, "lora_alpha": cfg.Alpha, "lora_dropout": 0.0, "bias": "none",
+		"target_modules": cfg.Targets, "task_type": task, "base_model_name_or_path": t.source.dir, "inference_mode": true,
+		"fan_in_fan_out": t.model.Config.ModelType == "gpt2", "modules_to_save": modules}
+	js, err := json.MarshalIndent(ac, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := safetensors.WriteFile(filepath.Join(dir, "adapter_model.safetensors"), recs, map[string]string{"format": "pt"}); err != nil {
+		return fmt.Errorf("save adapter: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(dir, "adapter_config.json"), js)
+}

@@ -3,6 +3,8 @@ package hift
 import (
 	"fmt"
 
+	hgraph "github.com/hift-go/hift/graph"
+
 	"github.com/hift-go/hift/hift/optim"
 )
 
@@ -47,6 +49,10 @@ type Options struct {
 	// masters in host memory, the active group's master, gradients and state in float32 on the device for its
 	// step, written back to bfloat16 with round-to-nearest-even).
 	Precision string `json:"precision"`
+
+	// LoRA trains low-rank adapters (and the task head) instead of the full model; HiFT then rotates over the
+	// blocks that hold adapters. The base weights stay frozen.
+	LoRA *hgraph.LoRAConfig `json:"lora,omitempty"`
 
 	// EvalEvery runs the evaluation set (Trainer.SetEval) every N steps (0: only at the end).
 	EvalEvery int `json:"eval_every"`

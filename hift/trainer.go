@@ -81,6 +81,14 @@ func NewTrainer(be backends.Backend, modelDir string, ds *data.TensorDataset, op
 	if err != nil {
 		return nil, err
 	}
+	if opts.LoRA != nil {
+		if m, err = hgraph.WithLoRA(m, *opts.LoRA); err != nil {
+			return nil, err
+		}
+		for k, v := range hgraph.InitLoRA(m, uint64(opts.Seed)) {
+			w[k] = v
+		}
+	}
 	return NewTrainerFromWeights(be, m, w, src, ds, opts)
 }
 

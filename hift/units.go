@@ -102,6 +102,11 @@ func PlanQueue(modelDir string, opts Options) (*graph.Model, *Queue, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if opts.LoRA != nil {
+		if m, err = graph.WithLoRA(m, *opts.LoRA); err != nil {
+			return nil, nil, err
+		}
+	}
 	freeze, err := ParseFreeze(m.Units, opts.FreezeLayers)
 	if err != nil {
 		return nil, nil, err

@@ -41,6 +41,10 @@ type TrainOptions struct {
 	DataFlags     DataFlags
 	EvalData      string
 	EvalSplit     float64
+	LoRA          bool
+	LoRAR         int
+	LoRAAlpha     float64
+	LoRATargets   string
 	EvalBatchSize int
 	SamplePrompt  string
 	SampleTokens  int
@@ -111,6 +115,10 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 	fl.StringVar(&opts.Groups, "groups", "rotate", "rotate (faithful sliding queue) or partition (fixed groups)")
 	fl.Int64Var(&r.Seed, "seed", r.Seed, "seed of the random strategy and of data shuffling")
 	fl.BoolVar(&r.Full, "full", false, "plain full fine-tuning: every parameter every step (baseline)")
+	fl.BoolVar(&opts.LoRA, "lora", false, "train LoRA adapters (and the task head) instead of the full model; HiFT rotates over the adapted blocks")
+	fl.IntVar(&opts.LoRAR, "lora-r", 8, "LoRA rank")
+	fl.Float64Var(&opts.LoRAAlpha, "lora-alpha", 32, "LoRA alpha (the update is alpha/r · B·A)")
+	fl.StringVar(&opts.LoRATargets, "lora-targets", "", "comma-separated module names (default: PEFT's for the model type, e.g. q_proj,v_proj)")
 	fl.StringVar(&r.Precision, "precision", r.Precision, "fp32, or bf16 = Mixed^Hi: bfloat16 weights on the device, float32 masters and state on the host")
 	// Optimizer
 	fl.StringVar(&opts.OptimName, "optimizer", "adamw", "adamw, adamw_hf, adam, sgd, adagrad, adafactor, rmsprop or lion")
@@ -188,6 +196,17 @@ func (o *TrainOptions) complete(fl *pflag.FlagSet) error {
 	}
 	if o.FreezeLayers != "" {
 		r.FreezeLayers = strings.Split(o.FreezeLayers, ",")
+	}
+	if o.LoRA {
+		r.LoRA = &graph.LoRAConfig{R: o.LoRAR, Alpha: o.LoRAAlpha}
+		if o.LoRATargets != "" {
+			r.LoRA.Targets = strings.Split(o.LoRATargets, ",")
+		}
+		if o.LoRAR < 1 || o.LoRAAlpha <= 0 {
+			problems = append(problems, fmt.Sprintf("--lora-r must be >= 1 and --lora-alpha > 0, got %d and %g", o.LoRAR, o.LoRAAlpha))
+		}
+	} else if o.changed("lora-r") || o.changed("lora-alpha") || o.changed("lora-targets") {
+		problems = append(problems, "--lora-r, --lora-alpha and --lora-targets need --lora")
 	}
 	r.Shuffle, r.Offload, r.Prefetch = !o.NoShuffle, !o.NoOffload, !o.NoPrefetch
 	cfg, err := o.optimizer()
@@ -342,6 +361,9 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 }
 
 func describeRun(r hift.Options) string {
+	if r.LoRA != nil {
+		return fmt.Sprintf("LoRA r=%d alpha=%g, HiFT m=%d %s, %s lr %g", r.LoRA.R, r.LoRA.Alpha, r.GroupSize, r.Strategy, r.Optimizer.Name, r.Optimizer.LR)
+	}
 	if r.Full {
 		return fmt.Sprintf("full fine-tuning, %s lr %g", r.Optimizer.Name, r.Optimizer.LR)
 	}

@@ -136,6 +136,8 @@ func TestTrainBadInput(t *testing.T) {
 		{"data without labels", []string{"train", "--model", fx.Dir, "--data", noLabels, "--steps", "1"}, exitError, "no labels"},
 		{"empty data", []string{"train", "--model", fx.Dir, "--data", empty, "--steps", "1"}, exitError, "empty"},
 		{"bad lr scheduler", append(base, "--lr-scheduler", "exp"), exitError, "exp"},
+		{"lora rank without --lora", append(base, "--lora-r", "4"), exitBadInput, "need --lora"},
+		{"lora unknown target", append(base, "--lora", "--lora-targets", "c_attn"), exitError, "c_attn"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
