@@ -73,6 +73,7 @@ XLA through a PJRT plugin (e.g. jax's xla_cuda_plugin.so). Nothing is ever downl
 		newTokenizeCmd(f, nil),
 		newEvalCmd(f, nil),
 		newGenerateCmd(f, nil),
+		newExportCmd(f, nil),
 		newBenchCmd(f), newPlanCmd(f, nil),
 	)
 	return root

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/hift-go/hift/data/tokenizer"
+	"github.com/hift-go/hift/graph"
+	"github.com/hift-go/hift/io/gguf"
+)
+
+// TestExportGGUF: the demo model exports to GGUF with llama.cpp's names and shapes (always checked), and —
+// when the pinned validators are installed — llama.cpp loads it and computes the same logits as hift
+// (max |Δ| <= 1e-4) and the same tokenisation.
+func TestExportGGUF(t *testing.T) {
+	model := repoPath("examples", "tiny-llama")
+	out := filepath.Join(t.TempDir(), "tiny.gguf")
+	code, _, stderr := runCLI(t, "export", "--model", model, "--format", "gguf", "--out", out)
+	if code != 0 {
+		t.Fatalf("export: %s", stderr)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, ts, err := gguf.ReadHeader(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ts["blk.0.attn_q.weight"], []int{128, 128}) || !slices.Equal(ts["token_embd.weight"], []int{512, 128}) || len(ts) != 4*9+3 {
+		t.Errorf("tensors: %d, attn_q %v, token_embd %v", len(ts), ts["blk.0.attn_q.weight"], ts["token_embd.weight"])
+	}
+	for _, k := range []string{"general.architecture", "llama.block_count", "tokenizer.ggml.merges", "tokenizer.ggml.tokens"} {
+		if !slices.Contains(keys, k) {
+			t.Errorf("missing key %s", k)
+		}
+	}
+
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("llama.cpp cross-check skipped: node is not on PATH (install Node >= 20)")
+	}
+	dir := repoPath("testdata", "validators")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "node-llama-cpp")); err != nil {
+		t.Skipf("llama.cpp cross-check skipped: run `cd %s && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --omit=optional`", dir)
+	}
+	text := "Query 1. Do not Bodies act upon Light at a distance"
+	tok, err := tokenizer.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := tok.Encode(text, false)
+	js, _ := json.Marshal(ids)
+	cmd := exec.Command(node, filepath.Join(dir, "llama_logits.mjs"), out, string(js), text)
+	cmd.Env = append(os.Environ(), "NODE_LLAMA_CPP_SKIP_DOWNLOAD=true")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	stdout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("llama_logits.mjs: %v\n%s", err, errb.String())
+	}
+	var ref struct {
+		Logits [][]float64 `json:"logits"`
+		Tokens []int       `json:"tokens"`
+	}
+	if err := json.Unmarshal(stdout, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ref.Tokens, ids) {
+		t.Errorf("llama.cpp tokenises %v, hift %v", ref.Tokens, ids)
+	}
+	m, w, err := graph.LoadModel(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := graph.NewBackend("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make([]int64, len(ids))
+	for i, id := range ids {
+		in[i] = int64(id)
+	}
+	res, err := graph.RunForward(be, m, w, map[string]*tensors.Tensor{"input_ids": tensors.FromFlatDataAndDimensions(in, 1, len(in))}, graph.ForwardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := tensors.MustCopyFlatData[float32](res["logits"])
+	V := res["logits"].Shape().Dimensions[2]
+	worst := 0.0
+	for p, row := range ref.Logits {
+		for v, x := range row {
+			worst = math.Max(worst, math.Abs(x-float64(ours[p*V+v])))
+		}
+	}
+	t.Logf("llama.cpp vs hift logits over %d positions × %d: max |Δ| %.3g", len(ref.Logits), V, worst)
+	if len(ref.Logits) != len(ids) || worst > 1e-4 {
+		t.Errorf("llama.cpp logits differ: max |Δ| %g (%d positions)", worst, len(ref.Logits))
+	}
+}

@@ -1,0 +1,87 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hift-go/hift/io/gguf"
+)
+
+// GGUFMetadata returns the tokenizer.ggml.* keys llama.cpp reads, for a byte-level BPE tokenizer.json
+// (GPT-2 style: model "gpt2", pre-tokenizer "gpt-2"): every token by id, its type (1 normal, 3 control for
+// special added tokens, 4 user-defined for other added tokens), the merges, and BOS/EOS/PAD ids.
+func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
+	if t.family != FamilyByteLevelBPE {
+		return nil, fmt.Errorf("tokenizer %s: GGUF export supports byte-level BPE tokenizers, not %s", t.path, t.family)
+	}
+	path := t.path
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "tokenizer.json")
+	}
+	raw, err := readMaybeGzip(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	var tj struct {
+		AddedTokens []struct {
+			ID      int    `json:"id"`
+			Content string `json:"content"`
+			Special bool   `json:"special"`
+		} `json:"added_tokens"`
+		Model struct {
+			Vocab  map[string]int    `json:"vocab"`
+			Merges []json.RawMessage `json:"merges"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal(raw, &tj); err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	n := t.VocabSize()
+	tokens := make([]string, n)
+	types := make([]int32, n)
+	for tok, id := range tj.Model.Vocab {
+		if id >= 0 && id < n {
+			tokens[id], types[id] = tok, 1
+		}
+	}
+	for _, a := range tj.AddedTokens {
+		if a.ID >= 0 && a.ID < n {
+			tokens[a.ID] = a.Content
+			types[a.ID] = 4
+			if a.Special {
+				types[a.ID] = 3
+			}
+		}
+	}
+	for id := range tokens {
+		if tokens[id] == "" {
+			tokens[id], types[id] = fmt.Sprintf("[PAD%d]", id), 5 // unused id
+		}
+	}
+	merges := make([]string, 0, len(tj.Model.Merges))
+	for _, m := range tj.Model.Merges {
+		a, b, err := parseMerge(m)
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer %s: merge: %w", path, err)
+		}
+		merges = append(merges, a+" "+b)
+	}
+	kvs := []gguf.KV{
+		{Key: "tokenizer.ggml.model", Value: "gpt2"},
+		{Key: "tokenizer.ggml.pre", Value: "gpt-2"},
+		{Key: "tokenizer.ggml.tokens", Value: tokens},
+		{Key: "tokenizer.ggml.token_type", Value: types},
+		{Key: "tokenizer.ggml.merges", Value: merges},
+	}
+	for _, s := range []struct {
+		key string
+		id  int
+	}{{"tokenizer.ggml.bos_token_id", t.BOS()}, {"tokenizer.ggml.eos_token_id", t.EOS()}, {"tokenizer.ggml.padding_token_id", t.PAD()}} {
+		if s.id >= 0 {
+			kvs = append(kvs, gguf.KV{Key: s.key, Value: uint32(s.id)})
+		}
+	}
+	return kvs, nil
+}

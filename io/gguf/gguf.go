@@ -1,0 +1,315 @@
+// Package gguf writes GGUF v3 files (the llama.cpp model format): metadata key/values, tensor infos and
+// 32-byte-aligned tensor data. It knows nothing of architectures: callers hand in GGUF names, shapes in HF
+// (row-major) order and raw little-endian data; shapes are reversed once here (GGUF lists the fastest axis
+// first). No GoMLX import.
+package gguf
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// Value types of metadata.
+const (
+	typeUint32  = 4
+	typeInt32   = 5
+	typeFloat32 = 6
+	typeBool    = 7
+	typeString  = 8
+	typeArray   = 9
+	typeUint64  = 10
+)
+
+// Tensor types.
+const (
+	TypeF32  uint32 = 0
+	TypeF16  uint32 = 1
+	TypeBF16 uint32 = 30
+)
+
+// Alignment is the data alignment written to general.alignment.
+const Alignment = 32
+
+// KV is one metadata entry; Value is uint32, int32, float32, bool, string, []string, []int32 or []float32.
+type KV struct {
+	Key   string
+	Value any
+}
+
+// Tensor is one tensor: HF-order shape (slowest axis first) and raw little-endian data of Type.
+type Tensor struct {
+	Name  string
+	Type  uint32
+	Shape []int
+	Data  []byte
+}
+
+func elemSize(t uint32) (int, error) {
+	switch t {
+	case TypeF32:
+		return 4, nil
+	case TypeF16, TypeBF16:
+		return 2, nil
+	}
+	return 0, fmt.Errorf("gguf: unsupported tensor type %d", t)
+}
+
+// WriteFile writes a GGUF v3 file atomically (temp file + rename). KVs are written in the order given
+// (general.alignment is added); tensors keep their order, data aligned to Alignment.
+func WriteFile(path string, kvs []KV, tensors []Tensor) (err error) {
+	seen := map[string]bool{}
+	for _, t := range tensors {
+		if seen[t.Name] {
+			return fmt.Errorf("gguf: %s: duplicate tensor %q", path, t.Name)
+		}
+		seen[t.Name] = true
+		es, err := elemSize(t.Type)
+		if err != nil {
+			return fmt.Errorf("gguf: %s: tensor %q: %w", path, t.Name, err)
+		}
+		n := 1
+		for _, d := range t.Shape {
+			n *= d
+		}
+		if n*es != len(t.Data) {
+			return fmt.Errorf("gguf: %s: tensor %q: shape %v needs %d bytes, has %d", path, t.Name, t.Shape, n*es, len(t.Data))
+		}
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("gguf: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	w := &writer{w: bufio.NewWriterSize(f, 1<<20)}
+	kvs = append([]KV{{"general.alignment", uint32(Alignment)}}, kvs...)
+	w.u32(0x46554747) // "GGUF"
+	w.u32(3)
+	w.u64(uint64(len(tensors)))
+	w.u64(uint64(len(kvs)))
+	for _, kv := range kvs {
+		w.str(kv.Key)
+		if err := w.value(kv.Value); err != nil {
+			return fmt.Errorf("gguf: %s: key %q: %w", path, kv.Key, err)
+		}
+	}
+	var off uint64
+	offsets := make([]uint64, len(tensors))
+	for i, t := range tensors {
+		offsets[i] = off
+		off += uint64(len(t.Data))
+		off = (off + Alignment - 1) / Alignment * Alignment
+	}
+	for i, t := range tensors {
+		w.str(t.Name)
+		w.u32(uint32(len(t.Shape)))
+		for j := len(t.Shape) - 1; j >= 0; j-- { // fastest axis first
+			w.u64(uint64(t.Shape[j]))
+		}
+		w.u32(t.Type)
+		w.u64(offsets[i])
+	}
+	w.pad()
+	for _, t := range tensors {
+		w.bytes(t.Data)
+		w.pad()
+	}
+	if w.err != nil {
+		return fmt.Errorf("gguf: %s: %w", path, w.err)
+	}
+	if err := w.w.Flush(); err != nil {
+		return fmt.Errorf("gguf: %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+type writer struct {
+	w   *bufio.Writer
+	n   int64
+	err error
+}
+
+func (w *writer) bytes(b []byte) {
+	if w.err == nil {
+		var k int
+		k, w.err = w.w.Write(b)
+		w.n += int64(k)
+	}
+}
+func (w *writer) u32(v uint32) { w.bytes(binary.LittleEndian.AppendUint32(nil, v)) }
+func (w *writer) u64(v uint64) { w.bytes(binary.LittleEndian.AppendUint64(nil, v)) }
+func (w *writer) str(s string) { w.u64(uint64(len(s))); w.bytes([]byte(s)) }
+func (w *writer) pad() {
+	if r := w.n % Alignment; r != 0 {
+		w.bytes(make([]byte, Alignment-r))
+	}
+}
+
+func (w *writer) value(v any) error {
+	switch x := v.(type) {
+	case uint32:
+		w.u32(typeUint32)
+		w.u32(x)
+	case int32:
+		w.u32(typeInt32)
+		w.u32(uint32(x))
+	case float32:
+		w.u32(typeFloat32)
+		w.u32(math.Float32bits(x))
+	case bool:
+		w.u32(typeBool)
+		if x {
+			w.bytes([]byte{1})
+		} else {
+			w.bytes([]byte{0})
+		}
+	case string:
+		w.u32(typeString)
+		w.str(x)
+	case []string:
+		w.u32(typeArray)
+		w.u32(typeString)
+		w.u64(uint64(len(x)))
+		for _, s := range x {
+			w.str(s)
+		}
+	case []int32:
+		w.u32(typeArray)
+		w.u32(typeInt32)
+		w.u64(uint64(len(x)))
+		for _, i := range x {
+			w.u32(uint32(i))
+		}
+	case []float32:
+		w.u32(typeArray)
+		w.u32(typeFloat32)
+		w.u64(uint64(len(x)))
+		for _, f := range x {
+			w.u32(math.Float32bits(f))
+		}
+	default:
+		return fmt.Errorf("unsupported value type %T", v)
+	}
+	return nil
+}
+
+// ReadHeader reads the metadata keys and tensor infos of a GGUF file (for inspection and tests).
+func ReadHeader(r io.Reader) (keys []string, tensors map[string][]int, err error) {
+	br := bufio.NewReader(r)
+	var magic, version uint32
+	var nt, nkv uint64
+	for _, p := range []any{&magic, &version, &nt, &nkv} {
+		if err := binary.Read(br, binary.LittleEndian, p); err != nil {
+			return nil, nil, fmt.Errorf("gguf: header: %w", err)
+		}
+	}
+	if magic != 0x46554747 {
+		return nil, nil, fmt.Errorf("gguf: not a GGUF file (magic %#x)", magic)
+	}
+	if nt > 1<<20 || nkv > 1<<20 {
+		return nil, nil, fmt.Errorf("gguf: implausible counts: %d tensors, %d keys", nt, nkv)
+	}
+	readStr := func() (string, error) {
+		var n uint64
+		if err := binary.Read(br, binary.LittleEndian, &n); err != nil {
+			return "", err
+		}
+		if n > 1<<24 {
+			return "", fmt.Errorf("string of %d bytes", n)
+		}
+		b := make([]byte, n)
+		_, err := io.ReadFull(br, b)
+		return string(b), err
+	}
+	var skip func(t uint32) error
+	skip = func(t uint32) error {
+		sizes := map[uint32]int{0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+		switch t {
+		case typeString:
+			_, err := readStr()
+			return err
+		case typeArray:
+			var et uint32
+			var n uint64
+			if err := binary.Read(br, binary.LittleEndian, &et); err != nil {
+				return err
+			}
+			if err := binary.Read(br, binary.LittleEndian, &n); err != nil {
+				return err
+			}
+			for i := uint64(0); i < n; i++ {
+				if err := skip(et); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		s, ok := sizes[t]
+		if !ok {
+			return fmt.Errorf("unknown value type %d", t)
+		}
+		_, err := io.CopyN(io.Discard, br, int64(s))
+		return err
+	}
+	for i := uint64(0); i < nkv; i++ {
+		k, err := readStr()
+		if err != nil {
+			return nil, nil, fmt.Errorf("gguf: key %d: %w", i, err)
+		}
+		var t uint32
+		if err := binary.Read(br, binary.LittleEndian, &t); err != nil {
+			return nil, nil, err
+		}
+		if err := skip(t); err != nil {
+			return nil, nil, fmt.Errorf("gguf: key %q: %w", k, err)
+		}
+		keys = append(keys, k)
+	}
+	tensors = map[string][]int{}
+	for i := uint64(0); i < nt; i++ {
+		name, err := readStr()
+		if err != nil {
+			return nil, nil, fmt.Errorf("gguf: tensor %d: %w", i, err)
+		}
+		var nd uint32
+		if err := binary.Read(br, binary.LittleEndian, &nd); err != nil || nd > 8 {
+			return nil, nil, fmt.Errorf("gguf: tensor %q: bad rank", name)
+		}
+		dims := make([]int, nd)
+		for j := range dims {
+			var d uint64
+			if err := binary.Read(br, binary.LittleEndian, &d); err != nil {
+				return nil, nil, err
+			}
+			dims[len(dims)-1-j] = int(d)
+		}
+		var typ uint32
+		var off uint64
+		binary.Read(br, binary.LittleEndian, &typ)
+		if err := binary.Read(br, binary.LittleEndian, &off); err != nil {
+			return nil, nil, err
+		}
+		tensors[name] = dims
+	}
+	sort.Strings(keys)
+	return keys, tensors, nil
+}
