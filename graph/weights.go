@@ -2,7 +2,9 @@ package graph
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
@@ -85,6 +87,20 @@ type LoadReport struct {
 	// TiedCopies lists tied aliases present in the checkpoint (e.g. lm_head.weight), checked equal to their
 	// owner and not loaded twice.
 	TiedCopies []string
+	// Initialised lists the head tensors created because LoadOptions.InitHead was set.
+	Initialised []string
+	// Dropped lists checkpoint tensors the model has no use for, skipped because LoadOptions.InitHead was set
+	// (e.g. a pre-training head such as lm_head.* or cls.* when fine-tuning a classifier).
+	Dropped []string
+}
+
+// LoadOptions relax loading for starting a new task head from a base or pre-training checkpoint.
+type LoadOptions struct {
+	// InitHead creates the task head's missing tensors as HF does for a new head (weights ~ N(0,
+	// initializer_range), biases 0) and drops tensors the model does not use. Missing tensors outside the head
+	// are still an error. Everything created or dropped is listed in the LoadReport.
+	InitHead bool
+	Seed     uint64
 }
 
 // LoadWeights reads every parameter and buffer of m from a checkpoint as float32 tensors, by HF name, as
@@ -101,6 +117,11 @@ func LoadWeights(m *Model, ckpt *safetensors.Checkpoint) (map[string]*tensors.Te
 // tensors matched by m.IgnoreKeys are skipped unread, whatever their dtype. A tied alias present in the file
 // must equal its owner and is not loaded twice.
 func LoadWeightsReport(m *Model, ckpt *safetensors.Checkpoint) (map[string]*tensors.Tensor, *LoadReport, error) {
+	return LoadWeightsWith(m, ckpt, LoadOptions{})
+}
+
+// LoadWeightsWith is LoadWeightsReport with options.
+func LoadWeightsWith(m *Model, ckpt *safetensors.Checkpoint, opts LoadOptions) (map[string]*tensors.Tensor, *LoadReport, error) {
 	where := strings.Join(ckpt.Files(), ", ")
 	nm := m.MatchNames(ckpt.Names())
 	report := &LoadReport{AddedPrefix: nm.AddedPrefix, Ignored: nm.Ignored}
@@ -148,6 +169,14 @@ func LoadWeightsReport(m *Model, ckpt *safetensors.Checkpoint) (map[string]*tens
 		out[name] = tensors.FromFlatDataAndDimensions(data, spec.Shape...)
 	}
 	missing := nm.Missing
+	if opts.InitHead {
+		var err error
+		if missing, err = initHead(m, missing, out, report, opts.Seed); err != nil {
+			return nil, nil, err
+		}
+		report.Dropped, unexpected = unexpected, nil
+		sort.Strings(report.Dropped)
+	}
 	if len(missing)+len(unexpected)+len(misshaped) > 0 {
 		var b strings.Builder
 		fmt.Fprintf(&b, "weights: %s does not match %s (%s):", where, m.Class, configPath(m))
@@ -203,4 +232,88 @@ func LoadModelReport(dir string) (*Model, map[string]*tensors.Tensor, *LoadRepor
 		return nil, nil, nil, err
 	}
 	return m, w, report, nil
+}
+
+// initHead creates the missing tensors that belong to the model's head unit (its last unit) and returns the
+// missing tensors it could not create.
+func initHead(m *Model, missing []string, out map[string]*tensors.Tensor, report *LoadReport, seed uint64) ([]string, error) {
+	if len(m.Units) == 0 {
+		return missing, nil
+	}
+	head := map[string]bool{}
+	for _, p := range m.Units[len(m.Units)-1].Params {
+		head[p] = true
+	}
+	std := 0.02
+	if m.Config != nil && m.Config.Has("initializer_range") {
+		var c struct {
+			R float64 `json:"initializer_range"`
+		}
+		if err := m.Config.Decode(&c); err == nil && c.R > 0 {
+			std = c.R
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x68656164))
+	var rest []string
+	for _, name := range missing {
+		spec, ok := m.Param(name)
+		if !ok || !head[name] {
+			rest = append(rest, name)
+			continue
+		}
+		vals := make([]float32, spec.NumElements())
+		if !strings.HasSuffix(name, ".bias") && len(spec.Shape) >= 2 {
+			for i := range vals {
+				vals[i] = float32(rng.NormFloat64() * std)
+			}
+		} else if !strings.HasSuffix(name, ".bias") { // a norm weight
+			for i := range vals {
+				vals[i] = 1
+			}
+		}
+		out[name] = tensors.FromFlatDataAndDimensions(vals, spec.Shape...)
+		report.Initialised = append(report.Initialised, name)
+	}
+	sort.Strings(report.Initialised)
+	return rest, nil
+}
+
+// RetargetConfig switches a config to the model_type's class for task (e.g. a RobertaForMaskedLM checkpoint to
+// RobertaForSequenceClassification) and, when numLabels > 0, sets num_labels and a matching id2label/label2id.
+func RetargetConfig(cfg *Config, task Task, numLabels int) error {
+	a, ok := registry[cfg.ModelType]
+	if !ok {
+		return fmt.Errorf("%s: unsupported model_type %q; supported: %s", cfg.Path, cfg.ModelType, strings.Join(SupportedClasses(), ", "))
+	}
+	class := ""
+	for c, t := range a.Classes {
+		if t == task && (class == "" || c < class) {
+			class = c
+		}
+	}
+	if class == "" {
+		return fmt.Errorf("%s: model_type %q has no class for task %s", cfg.Path, cfg.ModelType, task)
+	}
+	cfg.Architectures = []string{class}
+	cfg.Raw["architectures"], _ = json.Marshal(cfg.Architectures)
+	if numLabels > 0 {
+		head, _ := cfg.Head()
+		if len(head.ID2Label) != numLabels {
+			id2 := map[string]string{}
+			l2i := map[string]int{}
+			for i := 0; i < numLabels; i++ {
+				id2[fmt.Sprint(i)] = fmt.Sprintf("LABEL_%d", i)
+				l2i[fmt.Sprintf("LABEL_%d", i)] = i
+			}
+			cfg.Raw["id2label"], _ = json.Marshal(id2)
+			cfg.Raw["label2id"], _ = json.Marshal(l2i)
+		}
+		cfg.Raw["num_labels"], _ = json.Marshal(numLabels)
+	}
+	return nil
+}
+
+// JSON renders the config (with any changes made through RetargetConfig) as config.json bytes.
+func (c *Config) JSON() ([]byte, error) {
+	return json.MarshalIndent(c.Raw, "", "  ")
 }

@@ -31,14 +31,16 @@ var companionFiles = []string{"config.json", "generation_config.json", "tokenize
 
 // Source remembers how the input checkpoint stored each tensor, so it can be saved the same way.
 type Source struct {
+	config   []byte // config.json to write instead of the source's (the task was changed)
+	report   *hgraph.LoadReport
 	dir      string
 	dtypes   map[string]safetensors.DType
 	shards   map[string]string
 	metadata map[string]string
 }
 
-func loadSource(dir string) (*hgraph.Model, map[string]*tensors.Tensor, *Source, error) {
-	cfg, err := hgraph.LoadConfig(dir)
+func loadSource(dir string, opts Options) (*hgraph.Model, map[string]*tensors.Tensor, *Source, error) {
+	cfg, err := loadConfig(dir, opts)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -51,11 +53,16 @@ func loadSource(dir string) (*hgraph.Model, map[string]*tensors.Tensor, *Source,
 		return nil, nil, nil, err
 	}
 	defer ck.Close()
-	w, rep, err := hgraph.LoadWeightsReport(m, ck)
+	w, rep, err := hgraph.LoadWeightsWith(m, ck, hgraph.LoadOptions{InitHead: opts.InitHead, Seed: uint64(opts.Seed)})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	src := &Source{dir: dir, dtypes: map[string]safetensors.DType{}, shards: map[string]string{}, metadata: ck.Metadata()}
+	src := &Source{dir: dir, dtypes: map[string]safetensors.DType{}, shards: map[string]string{}, metadata: ck.Metadata(), report: rep}
+	if opts.Task != "" {
+		if src.config, err = cfg.JSON(); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	for _, n := range ck.Names() {
 		info, _ := ck.Info(n)
 		// A bare base-model checkpoint is saved back under the task model's full HF names.
@@ -109,6 +116,12 @@ func (t *Trainer) Save(dir string) error {
 		return fmt.Errorf("save: %w", err)
 	}
 	for _, f := range companionFiles {
+		if f == "config.json" && t.source.config != nil {
+			if err := writeFileAtomic(filepath.Join(dir, f), t.source.config); err != nil {
+				return fmt.Errorf("save: %w", err)
+			}
+			continue
+		}
 		if err := copyIfExists(filepath.Join(t.source.dir, f), filepath.Join(dir, f)); err != nil {
 			return fmt.Errorf("save: %w", err)
 		}
@@ -513,3 +526,20 @@ func (t *Trainer) saveAdapter(dir string) error {
 	}
 	return writeFileAtomic(filepath.Join(dir, "adapter_config.json"), js)
 }
+
+// loadConfig reads config.json and applies Options.Task/NumLabels (a new task head on a base checkpoint).
+func loadConfig(dir string, opts Options) (*hgraph.Config, error) {
+	cfg, err := hgraph.LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Task != "" {
+		if err := hgraph.RetargetConfig(cfg, hgraph.Task(opts.Task), opts.NumLabels); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// LoadReport tells what loading the checkpoint ignored, dropped or initialised.
+func (t *Trainer) LoadReport() *hgraph.LoadReport { return t.source.report }

@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/hift-go/hift/data"
 	hgraph "github.com/hift-go/hift/graph"
+	"github.com/hift-go/hift/internal/fixture"
 	"github.com/hift-go/hift/io/safetensors"
 )
 
@@ -92,4 +94,64 @@ func TestLoRATraining(t *testing.T) {
 		t.Errorf("LoRA resume: %v, straight %v", got, tr.Losses())
 	}
 	t.Logf("LoRA r=4: loss %.4f → %.4f; merged model reproduces it", l[0], l[len(l)-1])
+}
+
+// TestNewTaskHead: a causal-LM checkpoint starts a sequence classifier: the config is switched to the
+// family's class, the new head is created (and listed), the unused LM head is dropped (and listed), and the
+// saved checkpoint loads as the classifier.
+func TestNewTaskHead(t *testing.T) {
+	fx, err := fixtureLoad("llama_causal_lm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := seqClsDataset(t)
+	o := adamwOptions(t)
+	o.Task, o.NumLabels, o.Steps = "seq_cls", 3, 4
+	if _, err := NewTrainer(testBackend(t), fx, ds, o); err == nil || !strings.Contains(err.Error(), "score.weight") {
+		t.Fatalf("without InitHead the missing head must be an error naming it: %v", err)
+	}
+	o.InitHead, o.Output = true, t.TempDir()
+	tr, err := NewTrainer(testBackend(t), fx, ds, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := tr.LoadReport()
+	if !slices.Equal(rep.Initialised, []string{"score.weight"}) || !slices.Equal(rep.Dropped, []string{"lm_head.weight"}) {
+		t.Errorf("initialised %v, dropped %v", rep.Initialised, rep.Dropped)
+	}
+	if err := tr.Run(context.Background(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := hgraph.LoadModel(o.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Class != "LlamaForSequenceClassification" {
+		t.Errorf("saved class %s", m.Class)
+	}
+	if h, _ := m.Config.Head(); h.NumLabels != 3 {
+		t.Errorf("saved num_labels %d", h.NumLabels)
+	}
+}
+
+func fixtureLoad(name string) (string, error) {
+	fx, err := fixture.Load(name)
+	if err != nil {
+		return "", err
+	}
+	return fx.Dir, nil
+}
+
+// seqClsDataset is the LLaMA fixture's two rows with class labels.
+func seqClsDataset(t *testing.T) *data.TensorDataset {
+	fx, ds := llamaFixture(t)
+	_ = fx
+	out := &data.TensorDataset{Path: "cls", N: ds.N, Columns: map[string]data.Column{}}
+	for k, c := range ds.Columns {
+		if k != "labels" {
+			out.Columns[k] = c
+		}
+	}
+	out.Columns["labels"] = data.Column{Shape: []int{ds.N}, Ints: []int64{2, 0}}
+	return out
 }

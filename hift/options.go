@@ -50,6 +50,13 @@ type Options struct {
 	// step, written back to bfloat16 with round-to-nearest-even).
 	Precision string `json:"precision"`
 
+	// Task, when set, switches the checkpoint to its family's class for that task (causal_lm, seq_cls,
+	// token_cls, qa, multiple_choice) with NumLabels classes; InitHead creates the new head (HF's
+	// initialisation) and drops the checkpoint's unused tensors, both listed in the load report.
+	Task      string `json:"task,omitempty"`
+	NumLabels int    `json:"num_labels,omitempty"`
+	InitHead  bool   `json:"init_head,omitempty"`
+
 	// LoRA trains low-rank adapters (and the task head) instead of the full model; HiFT then rotates over the
 	// blocks that hold adapters. The base weights stay frozen.
 	LoRA *hgraph.LoRAConfig `json:"lora,omitempty"`

@@ -77,7 +77,7 @@ func NewTrainer(be backends.Backend, modelDir string, ds *data.TensorDataset, op
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	m, w, src, err := loadSource(modelDir)
+	m, w, src, err := loadSource(modelDir, opts)
 	if err != nil {
 		return nil, err
 	}

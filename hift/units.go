@@ -94,7 +94,7 @@ func PrintQueue(w io.Writer, m *graph.Model, q *Queue) {
 
 // PlanQueue builds the model description (config only, no weights) and the queue a run with opts would use.
 func PlanQueue(modelDir string, opts Options) (*graph.Model, *Queue, error) {
-	cfg, err := graph.LoadConfig(modelDir)
+	cfg, err := loadConfig(modelDir, opts)
 	if err != nil {
 		return nil, nil, err
 	}

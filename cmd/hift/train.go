@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -115,6 +116,9 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 	fl.StringVar(&opts.Groups, "groups", "rotate", "rotate (faithful sliding queue) or partition (fixed groups)")
 	fl.Int64Var(&r.Seed, "seed", r.Seed, "seed of the random strategy and of data shuffling")
 	fl.BoolVar(&r.Full, "full", false, "plain full fine-tuning: every parameter every step (baseline)")
+	fl.StringVar(&r.Task, "task", "", "start a new task head on this checkpoint: causal_lm, seq_cls, token_cls, qa or multiple_choice (with --init-head)")
+	fl.IntVar(&r.NumLabels, "num-labels", 0, "classes of the new head (--task seq_cls/token_cls)")
+	fl.BoolVar(&r.InitHead, "init-head", false, "create the task head's missing weights (as HF does for a new head) and drop unused tensors; both are listed")
 	fl.BoolVar(&opts.LoRA, "lora", false, "train LoRA adapters (and the task head) instead of the full model; HiFT rotates over the adapted blocks")
 	fl.IntVar(&opts.LoRAR, "lora-r", 8, "LoRA rank")
 	fl.Float64Var(&opts.LoRAAlpha, "lora-alpha", 32, "LoRA alpha (the update is alpha/r · B·A)")
@@ -193,6 +197,12 @@ func (o *TrainOptions) complete(fl *pflag.FlagSet) error {
 		r.Mode = hift.GroupModePartition
 	default:
 		problems = append(problems, fmt.Sprintf("--groups must be rotate or partition, got %q", o.Groups))
+	}
+	if r.Task != "" && !slices.Contains([]string{"causal_lm", "seq_cls", "token_cls", "qa", "multiple_choice"}, r.Task) {
+		problems = append(problems, fmt.Sprintf("--task must be causal_lm, seq_cls, token_cls, qa or multiple_choice, got %q", r.Task))
+	}
+	if (r.NumLabels != 0 || r.InitHead) && r.Task == "" {
+		problems = append(problems, "--num-labels and --init-head go with --task")
 	}
 	if o.FreezeLayers != "" {
 		r.FreezeLayers = strings.Split(o.FreezeLayers, ",")
@@ -321,6 +331,9 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	log := opts.f.stderr
 	if evalDS != nil {
 		tr.SetEval(evalDS, opts.EvalBatchSize)
+	}
+	if rep := tr.LoadReport(); rep != nil && (len(rep.Initialised) > 0 || len(rep.Dropped) > 0) {
+		fmt.Fprintf(log, "new head: initialised %v; dropped %d unused tensor(s) %v\n", rep.Initialised, len(rep.Dropped), rep.Dropped)
 	}
 	fmt.Fprintf(log, "%s: %d units, %d steps from step %d, %s\n", tr.Model().Class, len(tr.Model().Units), tr.TotalSteps(), tr.Step(), describeRun(opts.Run))
 	sample := func(when string) error {

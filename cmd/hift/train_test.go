@@ -136,6 +136,8 @@ func TestTrainBadInput(t *testing.T) {
 		{"data without labels", []string{"train", "--model", fx.Dir, "--data", noLabels, "--steps", "1"}, exitError, "no labels"},
 		{"empty data", []string{"train", "--model", fx.Dir, "--data", empty, "--steps", "1"}, exitError, "empty"},
 		{"bad lr scheduler", append(base, "--lr-scheduler", "exp"), exitError, "exp"},
+		{"init-head without task", append(base, "--init-head"), exitBadInput, "go with --task"},
+		{"unknown task", append(base, "--task", "translation"), exitBadInput, "--task must be"},
 		{"lora rank without --lora", append(base, "--lora-r", "4"), exitBadInput, "need --lora"},
 		{"lora unknown target", append(base, "--lora", "--lora-targets", "c_attn"), exitError, "c_attn"},
 	}
