@@ -156,3 +156,122 @@ func encodeGGUF(dtype uint32, vals []float32, rank int) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// LlamaFromGGUF converts a llama-architecture GGUF file (F32/F16/BF16 tensors) back to an HF LlamaForCausalLM:
+// config.json fields and float32 tensors under HF names, q/k rows returned to HF's rotate-half layout.
+func LlamaFromGGUF(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, error) {
+	if arch, _ := g.KV["general.architecture"].(string); arch != "llama" {
+		return nil, nil, fmt.Errorf("gguf: %s: architecture %q is not supported for import (llama is)", g.Path, arch)
+	}
+	u := func(key string) (int, error) {
+		switch v := g.KV["llama."+key].(type) {
+		case uint32:
+			return int(v), nil
+		case uint64:
+			return int(v), nil
+		case int32:
+			return int(v), nil
+		}
+		return 0, fmt.Errorf("gguf: %s: missing llama.%s", g.Path, key)
+	}
+	f := func(key string, def float64) float64 {
+		if v, ok := g.KV["llama."+key].(float32); ok {
+			return float64(v)
+		}
+		return def
+	}
+	cfg := map[string]any{"architectures": []string{"LlamaForCausalLM"}, "model_type": "llama", "hidden_act": "silu",
+		"torch_dtype": "float32"}
+	fields := map[string]string{"embedding_length": "hidden_size", "block_count": "num_hidden_layers",
+		"feed_forward_length": "intermediate_size", "attention.head_count": "num_attention_heads",
+		"context_length": "max_position_embeddings"}
+	vals := map[string]int{}
+	for k, hf := range fields {
+		v, err := u(k)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg[hf], vals[hf] = v, v
+	}
+	kvh, err := u("attention.head_count_kv")
+	if err != nil {
+		kvh = vals["num_attention_heads"]
+	}
+	cfg["num_key_value_heads"] = kvh
+	cfg["rms_norm_eps"] = f("attention.layer_norm_rms_epsilon", 1e-6)
+	cfg["rope_theta"] = f("rope.freq_base", 10000)
+	for _, id := range []struct{ gg, hf string }{{"bos_token_id", "bos_token_id"}, {"eos_token_id", "eos_token_id"}, {"padding_token_id", "pad_token_id"}} {
+		if v, ok := g.KV["tokenizer.ggml."+id.gg].(uint32); ok {
+			cfg[id.hf] = int(v)
+		}
+	}
+	heads := vals["num_attention_heads"]
+	toHF := map[string]string{}
+	for _, pair := range llamaGGUFNames {
+		for l := 0; l < vals["num_hidden_layers"]; l++ {
+			toHF[strings.ReplaceAll(pair.gguf, "{i}", fmt.Sprint(l))] = "model." + strings.ReplaceAll(pair.hf, "{i}", fmt.Sprint(l))
+		}
+	}
+	toHF["output.weight"] = "lm_head.weight"
+	out := map[string]*tensors.Tensor{}
+	for _, ti := range g.Tensors {
+		name, ok := toHF[ti.Name]
+		if !ok {
+			if strings.HasSuffix(ti.Name, "rope_freqs.weight") {
+				continue
+			}
+			return nil, nil, fmt.Errorf("gguf: %s: tensor %q has no HF name", g.Path, ti.Name)
+		}
+		raw, err := g.Data(ti)
+		if err != nil {
+			return nil, nil, err
+		}
+		v, err := decodeGGUF(ti.Type, raw)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gguf: %s: %s: %w", g.Path, ti.Name, err)
+		}
+		switch {
+		case strings.HasSuffix(ti.Name, "attn_q.weight"):
+			v = unpermuteRotary(v, ti.Shape, heads)
+		case strings.HasSuffix(ti.Name, "attn_k.weight"):
+			v = unpermuteRotary(v, ti.Shape, kvh)
+		}
+		out[name] = tensors.FromFlatDataAndDimensions(v, ti.Shape...)
+	}
+	if emb, ok := out["model.embed_tokens.weight"]; ok {
+		cfg["vocab_size"] = emb.Shape().Dimensions[0]
+	}
+	_, hasHead := out["lm_head.weight"]
+	cfg["tie_word_embeddings"] = !hasHead
+	return cfg, out, nil
+}
+
+// unpermuteRotary undoes permuteRotary.
+func unpermuteRotary(w []float32, shape []int, heads int) []float32 {
+	rows, cols := shape[0], shape[1]
+	dh := rows / heads
+	half := dh / 2
+	out := make([]float32, len(w))
+	for h := 0; h < heads; h++ {
+		for j := 0; j < half; j++ {
+			for s := 0; s < 2; s++ {
+				hf := h*dh + s*half + j
+				gg := h*dh + j*2 + s
+				copy(out[hf*cols:(hf+1)*cols], w[gg*cols:(gg+1)*cols])
+			}
+		}
+	}
+	return out
+}
+
+func decodeGGUF(typ uint32, b []byte) ([]float32, error) {
+	switch typ {
+	case gguf.TypeF32:
+		return safetensorsDecode("F32", b)
+	case gguf.TypeF16:
+		return safetensorsDecode("F16", b)
+	case gguf.TypeBF16:
+		return safetensorsDecode("BF16", b)
+	}
+	return nil, fmt.Errorf("tensor type %d cannot be imported (F32, F16 and BF16 can)", typ)
+}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -104,5 +105,51 @@ func TestExportGGUF(t *testing.T) {
 	t.Logf("llama.cpp vs hift logits over %d positions × %d: max |Δ| %.3g", len(ref.Logits), V, worst)
 	if len(ref.Logits) != len(ids) || worst > 1e-4 {
 		t.Errorf("llama.cpp logits differ: max |Δ| %g (%d positions)", worst, len(ref.Logits))
+	}
+}
+
+// TestGGUFRoundTrip: export then import gives back every weight bit for bit (f32), the same config and a
+// tokenizer that encodes the corpus identically.
+func TestGGUFRoundTrip(t *testing.T) {
+	model := repoPath("examples", "tiny-llama")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tiny.gguf")
+	if code, _, stderr := runCLI(t, "export", "--model", model, "--out", file); code != 0 {
+		t.Fatalf("export: %s", stderr)
+	}
+	back := filepath.Join(dir, "hf")
+	if code, _, stderr := runCLI(t, "import", "--in", file, "--out", back); code != 0 {
+		t.Fatalf("import: %s", stderr)
+	}
+	m0, w0, err := graph.LoadModel(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1, w1, err := graph.LoadModel(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m0.Class != m1.Class || len(m0.Params) != len(m1.Params) {
+		t.Fatalf("imported %s with %d params, want %s with %d", m1.Class, len(m1.Params), m0.Class, len(m0.Params))
+	}
+	for _, p := range m0.Params {
+		if !slices.Equal(tensors.MustCopyFlatData[float32](w0[p.Name]), tensors.MustCopyFlatData[float32](w1[p.Name])) {
+			t.Errorf("%s differs after the round trip", p.Name)
+		}
+	}
+	t0, _ := tokenizer.Load(model)
+	t1, err := tokenizer.Load(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Query 1. Do not Bodies act upon Light?", "  spaces\tand\nlines 12345 émigré 光", ""} {
+		a, _ := t0.Encode(s, true)
+		b, _ := t1.Encode(s, true)
+		if !slices.Equal(a, b) {
+			t.Errorf("%q: original %v, imported %v", s, a, b)
+		}
+	}
+	if code, _, stderr := runCLI(t, "import", "--in", repoPath("examples", "tiny-llama", "model.safetensors"), "--out", t.TempDir()); code == 0 || !strings.Contains(stderr, "not a GGUF file") {
+		t.Errorf("importing a non-GGUF file: exit %d, %s", code, stderr)
 	}
 }

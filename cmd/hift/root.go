@@ -74,6 +74,7 @@ XLA through a PJRT plugin (e.g. jax's xla_cuda_plugin.so). Nothing is ever downl
 		newEvalCmd(f, nil),
 		newGenerateCmd(f, nil),
 		newExportCmd(f, nil),
+		newImportCmd(f, nil),
 		newBenchCmd(f), newPlanCmd(f, nil),
 	)
 	return root

@@ -85,3 +85,54 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 	}
 	return kvs, nil
 }
+
+// TokenizerJSONFromGGUF rebuilds an HF tokenizer.json (byte-level BPE, GPT-2 style) from a GGUF file's
+// tokenizer.ggml.* metadata (model "gpt2"). Tokens of type 3 (control) and 4 (user-defined) become added
+// tokens, special for type 3.
+func TokenizerJSONFromGGUF(kv map[string]any, path string) ([]byte, error) {
+	if model, _ := kv["tokenizer.ggml.model"].(string); model != "gpt2" {
+		return nil, fmt.Errorf("tokenizer: %s: tokenizer.ggml.model %q cannot be imported (gpt2 byte-level BPE can)", path, model)
+	}
+	toks, _ := kv["tokenizer.ggml.tokens"].([]any)
+	types, _ := kv["tokenizer.ggml.token_type"].([]any)
+	merges, _ := kv["tokenizer.ggml.merges"].([]any)
+	if len(toks) == 0 {
+		return nil, fmt.Errorf("tokenizer: %s: no tokenizer.ggml.tokens", path)
+	}
+	vocab := map[string]int{}
+	var added []map[string]any
+	for id, t := range toks {
+		s, _ := t.(string)
+		typ := int32(1)
+		if id < len(types) {
+			if v, ok := types[id].(int32); ok {
+				typ = v
+			}
+		}
+		switch typ {
+		case 3, 4:
+			added = append(added, map[string]any{"id": id, "content": s, "single_word": false, "lstrip": false,
+				"rstrip": false, "normalized": typ == 4, "special": typ == 3})
+			vocab[s] = id
+		case 5: // unused
+		default:
+			vocab[s] = id
+		}
+	}
+	ms := make([]string, 0, len(merges))
+	for _, m := range merges {
+		if s, ok := m.(string); ok {
+			ms = append(ms, s)
+		}
+	}
+	tj := map[string]any{
+		"version": "1.0", "truncation": nil, "padding": nil, "added_tokens": added, "normalizer": nil,
+		"pre_tokenizer":  map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+		"post_processor": map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
+		"decoder":        map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+		"model": map[string]any{"type": "BPE", "dropout": nil, "unk_token": nil, "continuing_subword_prefix": "",
+			"end_of_word_suffix": "", "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+			"vocab": vocab, "merges": ms},
+	}
+	return json.MarshalIndent(tj, "", "  ")
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hift-go/hift/data/tokenizer"
+	"github.com/hift-go/hift/graph"
+	"github.com/hift-go/hift/io/gguf"
+	"github.com/hift-go/hift/io/safetensors"
+	"github.com/spf13/cobra"
+)
+
+// ImportOptions are the flags of `hift import`.
+type ImportOptions struct {
+	f      *factory
+	In     string
+	Format string
+	Out    string
+}
+
+func newImportCmd(f *factory, runF func(*ImportOptions) error) *cobra.Command {
+	opts := &ImportOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "import --format gguf --in FILE --out DIR",
+		Short: "Import a model from another format into an HF checkpoint folder (GGUF from llama.cpp)",
+		Long: `import converts a llama-architecture GGUF file with F32, F16 or BF16 tensors (quantized ones are refused)
+into config.json, model.safetensors (float32, HF names, q/k rows back in HF's layout) and, for GPT-2-style
+byte-level BPE vocabularies, tokenizer.json and tokenizer_config.json.`,
+		Example: `  hift import --format gguf --in tiny.gguf --out /tmp/tiny-hf`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.In == "" || opts.Out == "" {
+				return badInput("import needs --in and --out")
+			}
+			if opts.Format != "gguf" {
+				return badInput("--format must be gguf (got %q)", opts.Format)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runImport(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.In, "in", "", "file to import")
+	cmd.Flags().StringVar(&opts.Format, "format", "gguf", "input format: gguf")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "checkpoint folder to write")
+	return cmd
+}
+
+func runImport(opts *ImportOptions) error {
+	g, err := gguf.Open(opts.In)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	cfg, weights, err := graph.LlamaFromGGUF(g)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	recs, err := graph.ToSafetensors(weights)
+	if err != nil {
+		return err
+	}
+	if err := safetensors.WriteFile(filepath.Join(opts.Out, safetensors.SingleFileName), recs, map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	cj, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := os.WriteFile(filepath.Join(opts.Out, "config.json"), cj, 0o644); err != nil {
+		return err
+	}
+	tj, err := tokenizer.TokenizerJSONFromGGUF(g.KV, opts.In)
+	if err != nil {
+		fmt.Fprintf(opts.f.stderr, "tokenizer not imported: %v\n", err)
+	} else {
+		if err := os.WriteFile(filepath.Join(opts.Out, "tokenizer.json"), tj, 0o644); err != nil {
+			return err
+		}
+		tc := map[string]any{"tokenizer_class": "GPT2Tokenizer", "add_bos_token": false}
+		toks, _ := g.KV["tokenizer.ggml.tokens"].([]any)
+		for _, k := range []struct{ gg, hf string }{{"bos_token_id", "bos_token"}, {"eos_token_id", "eos_token"}, {"padding_token_id", "pad_token"}} {
+			if id, ok := g.KV["tokenizer.ggml."+k.gg].(uint32); ok && int(id) < len(toks) {
+				tc[k.hf] = toks[id]
+			}
+		}
+		b, _ := json.MarshalIndent(tc, "", "  ")
+		if err := os.WriteFile(filepath.Join(opts.Out, "tokenizer_config.json"), b, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(opts.f.stderr, "imported %s: %d tensors into %s\n", opts.In, len(recs), opts.Out)
+	return nil
+}

@@ -1,0 +1,217 @@
+package gguf
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+)
+
+// TensorInfo describes one tensor of a GGUF file; Shape is in HF order (slowest axis first).
+type TensorInfo struct {
+	Name   string
+	Type   uint32
+	Shape  []int
+	Offset uint64 // from the start of the data section
+}
+
+// File is an open GGUF file: its metadata and tensor infos; tensor data is read on demand.
+type File struct {
+	Path      string
+	KV        map[string]any // uint32, int32, float32, bool, string, uint64, ... and []any for arrays
+	Keys      []string       // in file order
+	Tensors   []TensorInfo
+	dataStart int64
+	f         *os.File
+}
+
+// Open reads the header of a GGUF v2/v3 file.
+func Open(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("gguf: %w", err)
+	}
+	g := &File{Path: path, KV: map[string]any{}, f: f}
+	if err := g.parse(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("gguf: %s: %w", path, err)
+	}
+	return g, nil
+}
+
+// Close closes the file.
+func (g *File) Close() error { return g.f.Close() }
+
+type countReader struct {
+	r *bufio.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (g *File) parse() error {
+	cr := &countReader{r: bufio.NewReaderSize(g.f, 1<<20)}
+	rd := func(v any) error { return binary.Read(cr, binary.LittleEndian, v) }
+	var magic, version uint32
+	var nt, nkv uint64
+	for _, p := range []any{&magic, &version, &nt, &nkv} {
+		if err := rd(p); err != nil {
+			return fmt.Errorf("header: %w", err)
+		}
+	}
+	if magic != 0x46554747 {
+		return fmt.Errorf("not a GGUF file (magic %#x)", magic)
+	}
+	if version < 2 || version > 3 {
+		return fmt.Errorf("GGUF version %d is not supported (2 and 3 are)", version)
+	}
+	if nt > 1<<20 || nkv > 1<<20 {
+		return fmt.Errorf("implausible counts: %d tensors, %d keys", nt, nkv)
+	}
+	str := func() (string, error) {
+		var n uint64
+		if err := rd(&n); err != nil {
+			return "", err
+		}
+		if n > 1<<24 {
+			return "", fmt.Errorf("string of %d bytes", n)
+		}
+		b := make([]byte, n)
+		_, err := io.ReadFull(cr, b)
+		return string(b), err
+	}
+	var value func(t uint32) (any, error)
+	value = func(t uint32) (any, error) {
+		switch t {
+		case 0, 7:
+			var v uint8
+			err := rd(&v)
+			if t == 7 {
+				return v != 0, err
+			}
+			return v, err
+		case 1:
+			var v int8
+			return v, rd(&v)
+		case 2:
+			var v uint16
+			return v, rd(&v)
+		case 3:
+			var v int16
+			return v, rd(&v)
+		case typeUint32:
+			var v uint32
+			return v, rd(&v)
+		case typeInt32:
+			var v int32
+			return v, rd(&v)
+		case typeFloat32:
+			var v uint32
+			err := rd(&v)
+			return math.Float32frombits(v), err
+		case typeUint64:
+			var v uint64
+			return v, rd(&v)
+		case 11:
+			var v int64
+			return v, rd(&v)
+		case 12:
+			var v uint64
+			err := rd(&v)
+			return math.Float64frombits(v), err
+		case typeString:
+			return str()
+		case typeArray:
+			var et uint32
+			var n uint64
+			if err := rd(&et); err != nil {
+				return nil, err
+			}
+			if err := rd(&n); err != nil {
+				return nil, err
+			}
+			if n > 1<<26 {
+				return nil, fmt.Errorf("array of %d elements", n)
+			}
+			out := make([]any, 0, n)
+			for i := uint64(0); i < n; i++ {
+				v, err := value(et)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, v)
+			}
+			return out, nil
+		}
+		return nil, fmt.Errorf("unknown value type %d", t)
+	}
+	for i := uint64(0); i < nkv; i++ {
+		k, err := str()
+		if err != nil {
+			return fmt.Errorf("key %d: %w", i, err)
+		}
+		var t uint32
+		if err := rd(&t); err != nil {
+			return err
+		}
+		v, err := value(t)
+		if err != nil {
+			return fmt.Errorf("key %q: %w", k, err)
+		}
+		g.KV[k], g.Keys = v, append(g.Keys, k)
+	}
+	for i := uint64(0); i < nt; i++ {
+		name, err := str()
+		if err != nil {
+			return fmt.Errorf("tensor %d: %w", i, err)
+		}
+		var nd uint32
+		if err := rd(&nd); err != nil || nd > 8 {
+			return fmt.Errorf("tensor %q: bad rank", name)
+		}
+		ti := TensorInfo{Name: name, Shape: make([]int, nd)}
+		for j := 0; j < int(nd); j++ {
+			var d uint64
+			if err := rd(&d); err != nil {
+				return err
+			}
+			ti.Shape[int(nd)-1-j] = int(d)
+		}
+		if err := rd(&ti.Type); err != nil {
+			return err
+		}
+		if err := rd(&ti.Offset); err != nil {
+			return err
+		}
+		g.Tensors = append(g.Tensors, ti)
+	}
+	align := int64(Alignment)
+	if a, ok := g.KV["general.alignment"].(uint32); ok && a > 0 {
+		align = int64(a)
+	}
+	g.dataStart = (cr.n + align - 1) / align * align
+	return nil
+}
+
+// Data reads a tensor's raw bytes (F32, F16 or BF16 only; quantized types are refused).
+func (g *File) Data(t TensorInfo) ([]byte, error) {
+	es, err := elemSize(t.Type)
+	if err != nil {
+		return nil, fmt.Errorf("gguf: %s: tensor %q: %w (quantized tensors cannot be imported)", g.Path, t.Name, err)
+	}
+	n := es
+	for _, d := range t.Shape {
+		n *= d
+	}
+	b := make([]byte, n)
+	if _, err := g.f.ReadAt(b, g.dataStart+int64(t.Offset)); err != nil {
+		return nil, fmt.Errorf("gguf: %s: tensor %q: %w", g.Path, t.Name, err)
+	}
+	return b, nil
+}
