@@ -207,7 +207,13 @@ func (g *File) Data(t TensorInfo) ([]byte, error) {
 	}
 	n := es
 	for _, d := range t.Shape {
+		if d < 0 || (d > 0 && n > (1<<40)/d) {
+			return nil, fmt.Errorf("gguf: %s: tensor %q: implausible shape %v", g.Path, t.Name, t.Shape)
+		}
 		n *= d
+	}
+	if st, err := g.f.Stat(); err == nil && g.dataStart+int64(t.Offset)+int64(n) > st.Size() {
+		return nil, fmt.Errorf("gguf: %s: tensor %q: data runs past the end of the file", g.Path, t.Name)
 	}
 	b := make([]byte, n)
 	if _, err := g.f.ReadAt(b, g.dataStart+int64(t.Offset)); err != nil {
