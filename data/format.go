@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/hift-go/hift/data/tokenizer"
 )
 
 // Tokenizer is what task formatting needs from a tokenizer (data/tokenizer implements it).
@@ -30,6 +32,11 @@ type OffsetEncoder interface {
 	EncodeWithOffsets(text string, addSpecial bool) (ids []int, offsets [][2]int, err error)
 }
 
+// ChatTemplater renders a conversation with the model's chat template (data/tokenizer implements it).
+type ChatTemplater interface {
+	ApplyChatTemplate(messages []tokenizer.Message, addGenerationPrompt bool) (string, error)
+}
+
 // Tasks (the same names as graph.Task).
 const (
 	TaskCausalLM       = "causal_lm"
@@ -49,6 +56,9 @@ type FormatOptions struct {
 	PromptField   string // causal LM instruction data: loss only on the response
 	ResponseField string
 	Template      string // prompt template; "{prompt}" is replaced (default "{prompt}")
+	// ChatTemplate renders prompt/response pairs as a user turn and an assistant turn with the tokenizer's
+	// chat template; the loss covers the assistant turn as the template writes it (end-of-turn token included).
+	ChatTemplate  bool
 	LabelField    string // default "label"
 	TokensField   string // token classification words (default "tokens")
 	TagsField     string // token classification tags (default "ner_tags")
@@ -270,16 +280,22 @@ func (b *builder) addPromptResponse(row Row, st *Stats) error {
 	if err != nil {
 		return err
 	}
-	p, err := b.tok.Encode(strings.ReplaceAll(b.o.Template, "{prompt}", prompt), true)
-	if err != nil {
-		return err
-	}
-	r, err := b.tok.Encode(resp, false)
-	if err != nil {
-		return err
-	}
-	if eos := b.tok.EOS(); eos >= 0 {
-		r = append(r, eos)
+	prompt = strings.ReplaceAll(b.o.Template, "{prompt}", prompt)
+	var p, r []int
+	if b.o.ChatTemplate {
+		if p, r, err = b.chatPair(prompt, resp); err != nil {
+			return err
+		}
+	} else {
+		if p, err = b.tok.Encode(prompt, true); err != nil {
+			return err
+		}
+		if r, err = b.tok.Encode(resp, false); err != nil {
+			return err
+		}
+		if eos := b.tok.EOS(); eos >= 0 {
+			r = append(r, eos)
+		}
 	}
 	ids := append(append([]int{}, p...), r...)
 	labels := make([]int, len(ids))
@@ -553,4 +569,44 @@ func (b *builder) dataset(path string) *TensorDataset {
 		ds.Columns["labels"] = Column{Shape: []int{b.n}, Ints: b.labels}
 	}
 	return ds
+}
+
+// chatPair renders [user] with the generation prompt and [user, assistant] without it, and splits the
+// conversation's tokens into the prompt part (no loss) and the assistant part.
+func (b *builder) chatPair(prompt, resp string) ([]int, []int, error) {
+	ct, ok := b.tok.(ChatTemplater)
+	if !ok {
+		return nil, nil, fmt.Errorf("--chat-template needs a tokenizer with a chat template")
+	}
+	user := []tokenizer.Message{{Role: "user", Content: prompt}}
+	head, err := ct.ApplyChatTemplate(user, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	full, err := ct.ApplyChatTemplate(append(user, tokenizer.Message{Role: "assistant", Content: resp}), false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !strings.HasPrefix(full, head) {
+		return nil, nil, fmt.Errorf("the chat template renders the prompt differently inside the conversation; cannot mask it")
+	}
+	p, err := b.tok.Encode(head, false) // the template writes the special tokens itself
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := b.tok.Encode(full[len(head):], false)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The assistant turn ends with its end-of-turn special token; some templates append a new generation
+	// prompt after it unconditionally (e.g. LLaMA-3's first template), which is not the model's to learn.
+	if sp, ok := b.tok.(interface{ IsSpecial(int) bool }); ok {
+		for i, id := range r {
+			if sp.IsSpecial(id) {
+				r = r[:i+1]
+				break
+			}
+		}
+	}
+	return p, r, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hift-go/hift/data/tokenizer"
 	"github.com/parquet-go/parquet-go"
 )
 
@@ -265,5 +266,41 @@ func TestCacheDirSpillsAndMaps(t *testing.T) {
 		if len(files) < 2 {
 			t.Errorf("%s: cache holds %d files", task, len(files))
 		}
+	}
+}
+
+// TestChatTemplateFormatting: with the LLaMA-3 tokenizer's own chat template the loss covers exactly the
+// assistant turn (its text and end-of-turn token), and the prompt carries the template's headers.
+func TestChatTemplateFormatting(t *testing.T) {
+	tok, err := tokenizer.Load(filepath.Join("..", "testdata", "tokenizers", "llama3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeFile(t, "c.jsonl", `{"q":"What is light?","a":"Rays."}`+"\n")
+	r, _ := OpenRows(p, "")
+	defer r.Close()
+	ds, _, err := BuildDataset(r, tok, FormatOptions{Task: TaskCausalLM, SeqLen: 48, PromptField: "q", ResponseField: "a", ChatTemplate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, labels := ds.Columns["input_ids"].Ints, ds.Columns["labels"].Ints
+	var promptIDs, target []int
+	for i, l := range labels {
+		if ds.Columns["attention_mask"].Ints[i] == 0 {
+			continue
+		}
+		if l == -100 {
+			promptIDs = append(promptIDs, int(ids[i]))
+		} else {
+			target = append(target, int(l))
+		}
+	}
+	got, _ := tok.Decode(target, false)
+	if got != "Rays.<|eot_id|>" {
+		t.Errorf("loss covers %q, want the assistant turn %q", got, "Rays.<|eot_id|>")
+	}
+	head, _ := tok.Decode(promptIDs, false)
+	if !strings.HasPrefix(head, "<|begin_of_text|><|start_header_id|>user") || !strings.HasSuffix(head, "<|start_header_id|>assistant<|end_header_id|>\n\n") {
+		t.Errorf("prompt %q", head)
 	}
 }
