@@ -69,7 +69,7 @@ func GGUFLlama(m *Model, weights map[string]*tensors.Tensor, dtype uint32, name 
 		vals := tensors.MustCopyFlatData[float32](t)
 		shape := t.Shape().Dimensions
 		if permuteHeads > 0 {
-			vals = permuteRotary(vals, shape, permuteHeads)
+			vals = permuteRotary(vals, shape, permuteHeads, false)
 		}
 		data, err := encodeGGUF(dtype, vals, len(shape))
 		if err != nil {
@@ -112,9 +112,9 @@ func GGUFLlama(m *Model, weights map[string]*tensors.Tensor, dtype uint32, name 
 	return kvs, out, nil
 }
 
-// permuteRotary reorders the rows of a q/k projection [heads·Dh, in] from HF's rotate-half layout to
-// llama.cpp's interleaved one: per head, rows (2, Dh/2) are swapped to (Dh/2, 2).
-func permuteRotary(w []float32, shape []int, heads int) []float32 {
+// permuteRotary reorders the rows of a q/k projection [heads·Dh, in] between HF's rotate-half layout and
+// llama.cpp's interleaved one: per head, rows (2, Dh/2) become (Dh/2, 2); inverse undoes it.
+func permuteRotary(w []float32, shape []int, heads int, inverse bool) []float32 {
 	rows, cols := shape[0], shape[1]
 	dh := rows / heads
 	half := dh / 2
@@ -122,8 +122,12 @@ func permuteRotary(w []float32, shape []int, heads int) []float32 {
 	for h := 0; h < heads; h++ {
 		for j := 0; j < half; j++ {
 			for s := 0; s < 2; s++ {
-				src := h*dh + s*half + j // HF: [head, 2, half]
-				dst := h*dh + j*2 + s    // GGUF: [head, half, 2]
+				hf := h*dh + s*half + j // HF: [head, 2, half]
+				gg := h*dh + j*2 + s    // GGUF: [head, half, 2]
+				src, dst := hf, gg
+				if inverse {
+					src, dst = gg, hf
+				}
 				copy(out[dst*cols:(dst+1)*cols], w[src*cols:(src+1)*cols])
 			}
 		}
@@ -232,9 +236,9 @@ func LlamaFromGGUF(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, er
 		}
 		switch {
 		case strings.HasSuffix(ti.Name, "attn_q.weight"):
-			v = unpermuteRotary(v, ti.Shape, heads)
+			v = permuteRotary(v, ti.Shape, heads, true)
 		case strings.HasSuffix(ti.Name, "attn_k.weight"):
-			v = unpermuteRotary(v, ti.Shape, kvh)
+			v = permuteRotary(v, ti.Shape, kvh, true)
 		}
 		out[name] = tensors.FromFlatDataAndDimensions(v, ti.Shape...)
 	}
@@ -244,24 +248,6 @@ func LlamaFromGGUF(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, er
 	_, hasHead := out["lm_head.weight"]
 	cfg["tie_word_embeddings"] = !hasHead
 	return cfg, out, nil
-}
-
-// unpermuteRotary undoes permuteRotary.
-func unpermuteRotary(w []float32, shape []int, heads int) []float32 {
-	rows, cols := shape[0], shape[1]
-	dh := rows / heads
-	half := dh / 2
-	out := make([]float32, len(w))
-	for h := 0; h < heads; h++ {
-		for j := 0; j < half; j++ {
-			for s := 0; s < 2; s++ {
-				hf := h*dh + s*half + j
-				gg := h*dh + j*2 + s
-				copy(out[hf*cols:(hf+1)*cols], w[gg*cols:(gg+1)*cols])
-			}
-		}
-	}
-	return out
 }
 
 func decodeGGUF(typ uint32, b []byte) ([]float32, error) {

@@ -27,15 +27,16 @@ func TestExportGGUF(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("export: %s", stderr)
 	}
-	f, err := os.Open(out)
+	g, err := gguf.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, ts, err := gguf.ReadHeader(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
+	keys := g.Keys
+	ts := map[string][]int{}
+	for _, ti := range g.Tensors {
+		ts[ti.Name] = ti.Shape
 	}
+	g.Close()
 	if !slices.Equal(ts["blk.0.attn_q.weight"], []int{128, 128}) || !slices.Equal(ts["token_embd.weight"], []int{512, 128}) || len(ts) != 4*9+3 {
 		t.Errorf("tensors: %d, attn_q %v, token_embd %v", len(ts), ts["blk.0.attn_q.weight"], ts["token_embd.weight"])
 	}

@@ -8,11 +8,9 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 )
 
 // Value types of metadata.
@@ -210,106 +208,4 @@ func (w *writer) value(v any) error {
 		return fmt.Errorf("unsupported value type %T", v)
 	}
 	return nil
-}
-
-// ReadHeader reads the metadata keys and tensor infos of a GGUF file (for inspection and tests).
-func ReadHeader(r io.Reader) (keys []string, tensors map[string][]int, err error) {
-	br := bufio.NewReader(r)
-	var magic, version uint32
-	var nt, nkv uint64
-	for _, p := range []any{&magic, &version, &nt, &nkv} {
-		if err := binary.Read(br, binary.LittleEndian, p); err != nil {
-			return nil, nil, fmt.Errorf("gguf: header: %w", err)
-		}
-	}
-	if magic != 0x46554747 {
-		return nil, nil, fmt.Errorf("gguf: not a GGUF file (magic %#x)", magic)
-	}
-	if nt > 1<<20 || nkv > 1<<20 {
-		return nil, nil, fmt.Errorf("gguf: implausible counts: %d tensors, %d keys", nt, nkv)
-	}
-	readStr := func() (string, error) {
-		var n uint64
-		if err := binary.Read(br, binary.LittleEndian, &n); err != nil {
-			return "", err
-		}
-		if n > 1<<24 {
-			return "", fmt.Errorf("string of %d bytes", n)
-		}
-		b := make([]byte, n)
-		_, err := io.ReadFull(br, b)
-		return string(b), err
-	}
-	var skip func(t uint32) error
-	skip = func(t uint32) error {
-		sizes := map[uint32]int{0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-		switch t {
-		case typeString:
-			_, err := readStr()
-			return err
-		case typeArray:
-			var et uint32
-			var n uint64
-			if err := binary.Read(br, binary.LittleEndian, &et); err != nil {
-				return err
-			}
-			if err := binary.Read(br, binary.LittleEndian, &n); err != nil {
-				return err
-			}
-			for i := uint64(0); i < n; i++ {
-				if err := skip(et); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		s, ok := sizes[t]
-		if !ok {
-			return fmt.Errorf("unknown value type %d", t)
-		}
-		_, err := io.CopyN(io.Discard, br, int64(s))
-		return err
-	}
-	for i := uint64(0); i < nkv; i++ {
-		k, err := readStr()
-		if err != nil {
-			return nil, nil, fmt.Errorf("gguf: key %d: %w", i, err)
-		}
-		var t uint32
-		if err := binary.Read(br, binary.LittleEndian, &t); err != nil {
-			return nil, nil, err
-		}
-		if err := skip(t); err != nil {
-			return nil, nil, fmt.Errorf("gguf: key %q: %w", k, err)
-		}
-		keys = append(keys, k)
-	}
-	tensors = map[string][]int{}
-	for i := uint64(0); i < nt; i++ {
-		name, err := readStr()
-		if err != nil {
-			return nil, nil, fmt.Errorf("gguf: tensor %d: %w", i, err)
-		}
-		var nd uint32
-		if err := binary.Read(br, binary.LittleEndian, &nd); err != nil || nd > 8 {
-			return nil, nil, fmt.Errorf("gguf: tensor %q: bad rank", name)
-		}
-		dims := make([]int, nd)
-		for j := range dims {
-			var d uint64
-			if err := binary.Read(br, binary.LittleEndian, &d); err != nil {
-				return nil, nil, err
-			}
-			dims[len(dims)-1-j] = int(d)
-		}
-		var typ uint32
-		var off uint64
-		binary.Read(br, binary.LittleEndian, &typ)
-		if err := binary.Read(br, binary.LittleEndian, &off); err != nil {
-			return nil, nil, err
-		}
-		tensors[name] = dims
-	}
-	sort.Strings(keys)
-	return keys, tensors, nil
 }

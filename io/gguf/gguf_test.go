@@ -1,7 +1,6 @@
 package gguf
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,15 +18,19 @@ func TestWriteReadHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
-	keys, shapes, err := ReadHeader(bytes.NewReader(b))
+	g, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != len(kvs)+1 || !slices.Contains(keys, "general.alignment") {
-		t.Errorf("keys %v", keys)
+	defer g.Close()
+	if len(g.Keys) != len(kvs)+1 || !slices.Contains(g.Keys, "general.alignment") || g.KV["llama.block_count"] != uint32(2) {
+		t.Errorf("keys %v", g.Keys)
 	}
-	if !slices.Equal(shapes["w"], []int{3, 2}) || !slices.Equal(shapes["h"], []int{5}) {
-		t.Errorf("shapes %v", shapes)
+	if len(g.Tensors) != 2 || !slices.Equal(g.Tensors[0].Shape, []int{3, 2}) || !slices.Equal(g.Tensors[1].Shape, []int{5}) {
+		t.Errorf("tensors %+v", g.Tensors)
+	}
+	if d, err := g.Data(g.Tensors[0]); err != nil || len(d) != 24 {
+		t.Errorf("data: %v, %d bytes", err, len(d))
 	}
 	if len(b)%Alignment != 0 {
 		t.Errorf("file length %d not aligned", len(b))
@@ -35,7 +38,9 @@ func TestWriteReadHeader(t *testing.T) {
 	if err := WriteFile(path, nil, []Tensor{{Name: "w", Type: TypeF32, Shape: []int{4}, Data: make([]byte, 8)}}); err == nil || !strings.Contains(err.Error(), "needs 16 bytes") {
 		t.Errorf("short data: %v", err)
 	}
-	if _, _, err := ReadHeader(bytes.NewReader([]byte("GGML...."))); err == nil {
-		t.Error("bad magic: no error")
+	bad := filepath.Join(t.TempDir(), "bad.gguf")
+	os.WriteFile(bad, []byte("GGML...."), 0o644)
+	if _, err := Open(bad); err == nil || !strings.Contains(err.Error(), "not a GGUF file") {
+		t.Errorf("bad magic: %v", err)
 	}
 }

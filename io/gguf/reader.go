@@ -60,13 +60,13 @@ func (g *File) parse() error {
 	rd := func(v any) error { return binary.Read(cr, binary.LittleEndian, v) }
 	var magic, version uint32
 	var nt, nkv uint64
-	for _, p := range []any{&magic, &version, &nt, &nkv} {
+	if err := rd(&magic); err != nil || magic != 0x46554747 {
+		return fmt.Errorf("not a GGUF file (no GGUF magic at the start)")
+	}
+	for _, p := range []any{&version, &nt, &nkv} {
 		if err := rd(p); err != nil {
 			return fmt.Errorf("header: %w", err)
 		}
-	}
-	if magic != 0x46554747 {
-		return fmt.Errorf("not a GGUF file (magic %#x)", magic)
 	}
 	if version < 2 || version > 3 {
 		return fmt.Errorf("GGUF version %d is not supported (2 and 3 are)", version)
