@@ -150,6 +150,9 @@ func TestGGUFRoundTrip(t *testing.T) {
 			t.Errorf("%q: original %v, imported %v", s, a, b)
 		}
 	}
+	if code, stdout, stderr := runCLI(t, "inspect", file); code != 0 || !strings.Contains(stdout, "general.architecture") || !strings.Contains(stdout, "blk.3.ffn_down.weight") {
+		t.Errorf("inspect a GGUF file: exit %d\n%s%s", code, stdout, stderr)
+	}
 	if code, _, stderr := runCLI(t, "import", "--in", repoPath("examples", "tiny-llama", "model.safetensors"), "--out", t.TempDir()); code == 0 || !strings.Contains(stderr, "not a GGUF file") {
 		t.Errorf("importing a non-GGUF file: exit %d, %s", code, stderr)
 	}

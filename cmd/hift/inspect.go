@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/hift-go/hift/graph"
 	"github.com/hift-go/hift/hift"
+	"github.com/hift-go/hift/io/gguf"
 	"github.com/spf13/cobra"
 )
 
@@ -41,6 +43,9 @@ file (no tensor data) and, when config.json is beside it, the detected architect
 }
 
 func runInspect(opts *InspectOptions) error {
+	if strings.EqualFold(filepath.Ext(opts.Path), ".gguf") {
+		return inspectGGUF(opts)
+	}
 	in, err := graph.Inspect(opts.Path)
 	if err != nil {
 		return err
@@ -80,6 +85,52 @@ func runInspect(opts *InspectOptions) error {
 	fmt.Fprintln(tw, "NAME\tDTYPE\tSHAPE\tBYTES")
 	for _, t := range in.Tensors {
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%d\n", t.Name, t.DType, t.Shape, t.Bytes)
+	}
+	return tw.Flush()
+}
+
+// inspectGGUF lists a GGUF file's metadata (arrays summarised) and tensors.
+func inspectGGUF(opts *InspectOptions) error {
+	g, err := gguf.Open(opts.Path)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	out := opts.f.stdout
+	if opts.JSON {
+		type tensor struct {
+			Name  string `json:"name"`
+			Type  uint32 `json:"type"`
+			Shape []int  `json:"shape"`
+		}
+		meta := map[string]any{}
+		for k, v := range g.KV {
+			if a, ok := v.([]any); ok {
+				meta[k] = fmt.Sprintf("[%d values]", len(a))
+			} else {
+				meta[k] = v
+			}
+		}
+		var ts []tensor
+		for _, t := range g.Tensors {
+			ts = append(ts, tensor{t.Name, t.Type, t.Shape})
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"path": opts.Path, "metadata": meta, "tensors": ts})
+	}
+	fmt.Fprintf(out, "path:     %s (GGUF)\n", opts.Path)
+	for _, k := range g.Keys {
+		v := g.KV[k]
+		if a, ok := v.([]any); ok {
+			v = fmt.Sprintf("[%d values]", len(a))
+		}
+		fmt.Fprintf(out, "  %-45s %v\n", k, v)
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTYPE\tSHAPE")
+	for _, t := range g.Tensors {
+		fmt.Fprintf(tw, "%s\t%d\t%v\n", t.Name, t.Type, t.Shape)
 	}
 	return tw.Flush()
 }
