@@ -97,3 +97,27 @@ func TestGenerateWithCacheMatchesRecompute(t *testing.T) {
 		t.Errorf("sliding window: cached %v, recomputed %v", cached, full)
 	}
 }
+
+// TestGPT2GenerateWithCache: GPT-2's cached decoding equals recomputing the sequence.
+func TestGPT2GenerateWithCache(t *testing.T) {
+	be := testBackend(t)
+	_, m, w, _ := loadFixtureModel(t, "gpt2_causal_lm")
+	if m.Decoder == nil {
+		t.Fatal("GPT-2 has no cached decoder")
+	}
+	prompt := []int{5, 17, 42, 9}
+	for _, o := range []GenerateOptions{{MaxNewTokens: 10}, {MaxNewTokens: 10, Temperature: 0.7, TopP: 0.9, Seed: 5}} {
+		cached, err := Generate(be, m, w, prompt, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.NoCache = true
+		full, err := Generate(be, m, w, prompt, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(cached, full) {
+			t.Errorf("temperature %g: cached %v, recomputed %v", o.Temperature, cached, full)
+		}
+	}
+}

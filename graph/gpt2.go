@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 func init() {
@@ -129,6 +131,9 @@ func buildGPT2(cfg *Config, task Task) (*Model, error) {
 	m.Forward = func(w Weights, b *Batch) *Outputs {
 		return gpt2Forward(c, task, head, headModule, w, b)
 	}
+	if task == TaskCausalLM {
+		m.Decoder = gpt2Decoder(c)
+	}
 	return m, nil
 }
 
@@ -142,8 +147,6 @@ func gpt2Forward(c *GPT2Config, task Task, head HeadConfig, headModule string, w
 	g := b.InputIDs.Graph()
 	dims := b.InputIDs.Shape().Dimensions
 	B, T := dims[0], dims[1]
-	H, D := c.NHead, c.NEmbd
-	Dh := D / H
 	eps := c.LayerNormEpsilon
 
 	tok := Embedding(w.Get("transformer.wte.weight"), b.InputIDs, -1) // [B, T, D]
@@ -155,24 +158,9 @@ func gpt2Forward(c *GPT2Config, task Task, head HeadConfig, headModule string, w
 	out := &Outputs{Hidden: []*Node{x}}
 	mask := AttentionMask(g, b.AttentionMask, B, T, true, 0) // [B, 1, T, T]
 	for l := 0; l < c.NLayer; l++ {
-		p := fmt.Sprintf("transformer.h.%d", l)
-		scale := 1.0
-		if c.ScaleAttnWeights {
-			scale /= math.Sqrt(float64(Dh))
-		}
-		if c.ScaleAttnByInverseLayerIdx {
-			scale /= float64(l + 1)
-		}
-		h := layerNormW(w, p+".ln_1", x, eps, true)                         // [B, T, D]
-		qkv := Reshape(conv1DW(w, p+".attn.c_attn", h), B, T, 3, H, Dh)     // [B, T, 3, H, Dh]: q | k | v
-		q := Reshape(SliceAxis(qkv, 2, AxisRange(0, 1)), B, T, H, Dh)       // [B, T, H, Dh]
-		k := Reshape(SliceAxis(qkv, 2, AxisRange(1, 2)), B, T, H, Dh)       // [B, T, H, Dh]
-		v := Reshape(SliceAxis(qkv, 2, AxisRange(2, 3)), B, T, H, Dh)       // [B, T, H, Dh]
-		a := Reshape(Attention(q, k, v, mask, scale), B, T, D)              // [B, T, D]
-		x = Add(x, conv1DW(w, p+".attn.c_proj", a))                         // [B, T, D]
-		h = layerNormW(w, p+".ln_2", x, eps, true)                          // [B, T, D]
-		f := Activation(c.ActivationFunction, conv1DW(w, p+".mlp.c_fc", h)) // [B, T, I]
-		x = Add(x, conv1DW(w, p+".mlp.c_proj", f))                          // [B, T, D]
+		x = gpt2Block(c, w, l, x, func(q, k, v *Node, scale float64) *Node {
+			return Attention(q, k, v, mask, scale) // [B, T, H, Dh]
+		})
 		if l < c.NLayer-1 {
 			out.Hidden = append(out.Hidden, x)
 		}
@@ -181,4 +169,72 @@ func gpt2Forward(c *GPT2Config, task Task, head HeadConfig, headModule string, w
 	out.Hidden = append(out.Hidden, x)
 	decoderOutputs(out, task, head, x, w, headModule, b)
 	return out
+}
+
+// gpt2Block is one GPT-2 layer: pre-LN attention with the fused c_attn split into q, k, v [B, T, H, Dh]
+// (attend returns [B, T, H, Dh]) and a GELU MLP, both residual.
+func gpt2Block(c *GPT2Config, w Weights, l int, x *Node, attend func(q, k, v *Node, scale float64) *Node) *Node {
+	dims := x.Shape().Dimensions
+	B, T := dims[0], dims[1]
+	H, D := c.NHead, c.NEmbd
+	Dh := D / H
+	eps := c.LayerNormEpsilon
+	p := fmt.Sprintf("transformer.h.%d", l)
+	scale := 1.0
+	if c.ScaleAttnWeights {
+		scale /= math.Sqrt(float64(Dh))
+	}
+	if c.ScaleAttnByInverseLayerIdx {
+		scale /= float64(l + 1)
+	}
+	h := layerNormW(w, p+".ln_1", x, eps, true)                         // [B, T, D]
+	qkv := Reshape(conv1DW(w, p+".attn.c_attn", h), B, T, 3, H, Dh)     // [B, T, 3, H, Dh]: q | k | v
+	q := Reshape(SliceAxis(qkv, 2, AxisRange(0, 1)), B, T, H, Dh)       // [B, T, H, Dh]
+	k := Reshape(SliceAxis(qkv, 2, AxisRange(1, 2)), B, T, H, Dh)       // [B, T, H, Dh]
+	v := Reshape(SliceAxis(qkv, 2, AxisRange(2, 3)), B, T, H, Dh)       // [B, T, H, Dh]
+	a := Reshape(attend(q, k, v, scale), B, T, D)                       // [B, T, D]
+	x = Add(x, conv1DW(w, p+".attn.c_proj", a))                         // [B, T, D]
+	h = layerNormW(w, p+".ln_2", x, eps, true)                          // [B, T, D]
+	f := Activation(c.ActivationFunction, conv1DW(w, p+".mlp.c_fc", h)) // [B, T, I]
+	return Add(x, conv1DW(w, p+".mlp.c_proj", f))                       // [B, T, D]
+}
+
+// gpt2Decoder generates with a key/value cache (K, V [B, S, H, Dh] per layer), as llamaDecoder does.
+func gpt2Decoder(c *GPT2Config) *Decoder {
+	H, Dh := c.NHead, c.NEmbd/c.NHead
+	return &Decoder{
+		CacheShapes: func(batch, maxLen int) [][]int {
+			out := make([][]int, 2*c.NLayer)
+			for i := range out {
+				out[i] = []int{batch, maxLen, H, Dh}
+			}
+			return out
+		},
+		Step: func(w Weights, ids, pos *Node, cache []*Node) (*Node, []*Node) {
+			g := ids.Graph()
+			B := ids.Shape().Dimensions[0]
+			S := cache[0].Shape().Dimensions[1]
+			pos = ConvertDType(pos, dtypes.Int32)
+			tok := Embedding(w.Get("transformer.wte.weight"), Reshape(ids, B, 1), -1)            // [B, 1, D]
+			wpe := w.Get("transformer.wpe.weight")                                               // [P, D]
+			sel := OneHot(pos, wpe.Shape().Dimensions[0], wpe.DType())                           // [P]
+			posEmb := Reshape(DotGeneral(sel, []int{0}, nil, wpe, []int{0}, nil), 1, 1, c.NEmbd) // [1, 1, D]
+			x := Add(tok, posEmb)                                                                // [B, 1, D]
+			keyPos := Iota(g, shapes.Make(dtypes.Int32, S), 0)                                   // [S]
+			here := BroadcastToDims(Reshape(Equal(keyPos, pos), 1, S, 1, 1), B, S, H, Dh)        // [B, S, H, Dh]
+			mask := Reshape(LessOrEqual(keyPos, pos), 1, 1, 1, S)                                // [1, 1, 1, S]
+			newCache := make([]*Node, len(cache))
+			for l := 0; l < c.NLayer; l++ {
+				x = gpt2Block(c, w, l, x, func(q, k, v *Node, scale float64) *Node {
+					kc := Where(here, BroadcastToDims(k, B, S, H, Dh), cache[2*l])   // [B, S, H, Dh]
+					vc := Where(here, BroadcastToDims(v, B, S, H, Dh), cache[2*l+1]) // [B, S, H, Dh]
+					newCache[2*l], newCache[2*l+1] = kc, vc
+					return Attention(q, kc, vc, mask, scale) // [B, 1, H, Dh]
+				})
+			}
+			x = layerNormW(w, "transformer.ln_f", x, c.LayerNormEpsilon, true) // [B, 1, D]
+			logits := Linear(x, w.Get("lm_head.weight"), nil)                  // [B, 1, V]
+			return Reshape(logits, B, logits.Shape().Dimensions[2]), newCache  // [B, V]
+		},
+	}
 }
