@@ -155,3 +155,36 @@ func seqClsDataset(t *testing.T) *data.TensorDataset {
 	out.Columns["labels"] = data.Column{Shape: []int{ds.N}, Ints: []int64{2, 0}}
 	return out
 }
+
+// TestUnitOrderRegistration: --unit-order registration reproduces the original's OPT queue, where the
+// model-level final_layer_norm (registered before the blocks) is unit 1; depth order keeps it after them.
+func TestUnitOrderRegistration(t *testing.T) {
+	dir, err := fixtureLoad("opt_causal_lm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultOptions()
+	m, _, err := PlanQueue(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Units[len(m.Units)-1].Name != "model.decoder.final_layer_norm" {
+		t.Errorf("depth order: last unit %s", m.Units[len(m.Units)-1].Name)
+	}
+	o.UnitOrder = UnitOrderRegistration
+	m, _, err = PlanQueue(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, u := range m.Units {
+		names = append(names, u.Name)
+	}
+	if names[1] != "model.decoder.final_layer_norm" {
+		t.Errorf("registration order: %v", names)
+	}
+	o.UnitOrder = "alphabetical"
+	if _, _, err := PlanQueue(dir, o); err == nil {
+		t.Error("unknown unit order: no error")
+	}
+}

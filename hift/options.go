@@ -17,6 +17,8 @@ type Options struct {
 	Seed               int64     `json:"seed"`
 	ReshuffleEachCycle bool      `json:"reshuffle_each_cycle"`
 	FreezeLayers       []string  `json:"freeze_layers,omitempty"`
+	// UnitOrder is "depth" (default) or "registration" (the original's order, for paper reproductions).
+	UnitOrder string `json:"unit_order,omitempty"`
 	// Full runs plain full fine-tuning: every parameter every step (the baseline); the schedule ticks per step.
 	Full bool `json:"full"`
 

@@ -115,6 +115,9 @@ func NewTrainerFromWeights(be backends.Backend, m *hgraph.Model, w map[string]*t
 		return nil, err
 	}
 	t.state = newStateStore(t.rule)
+	if m.Units, err = OrderUnits(m, opts.UnitOrder); err != nil {
+		return nil, err
+	}
 	freeze, err := ParseFreeze(m.Units, opts.FreezeLayers)
 	if err != nil {
 		return nil, err

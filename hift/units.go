@@ -3,6 +3,7 @@ package hift
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,6 +108,9 @@ func PlanQueue(modelDir string, opts Options) (*graph.Model, *Queue, error) {
 			return nil, nil, err
 		}
 	}
+	if m.Units, err = OrderUnits(m, opts.UnitOrder); err != nil {
+		return nil, nil, err
+	}
 	freeze, err := ParseFreeze(m.Units, opts.FreezeLayers)
 	if err != nil {
 		return nil, nil, err
@@ -114,4 +118,37 @@ func PlanQueue(modelDir string, opts Options) (*graph.Model, *Queue, error) {
 	q, err := NewQueue(QueueConfig{NumUnits: len(m.Units), GroupSize: opts.GroupSize, Strategy: opts.Strategy,
 		Seed: opts.Seed, ReshuffleEachCycle: opts.ReshuffleEachCycle, Freeze: freeze, Mode: opts.Mode})
 	return m, q, err
+}
+
+// Unit orders.
+const (
+	UnitOrderDepth        = "depth"        // embeddings → blocks → final norm → head (what down2up means; default)
+	UnitOrderRegistration = "registration" // the order the model registers its parameters, as the original HiFT
+)
+
+// OrderUnits returns the units in the requested order. "registration" sorts them by their first parameter's
+// position in HF's named_parameters() order, which reproduces the original's queue (e.g. OPT's model-level
+// final_layer_norm, registered before the blocks, becomes unit 1) for paper reproductions.
+func OrderUnits(m *graph.Model, order string) ([]graph.Unit, error) {
+	switch order {
+	case "", UnitOrderDepth:
+		return m.Units, nil
+	case UnitOrderRegistration:
+	default:
+		return nil, fmt.Errorf("unit order must be %s or %s, got %q", UnitOrderDepth, UnitOrderRegistration, order)
+	}
+	pos := map[string]int{}
+	for i, p := range m.Params {
+		pos[p.Name] = i
+	}
+	first := func(u graph.Unit) int {
+		f := len(m.Params)
+		for _, p := range u.Params {
+			f = min(f, pos[p])
+		}
+		return f
+	}
+	out := slices.Clone(m.Units)
+	slices.SortStableFunc(out, func(a, b graph.Unit) int { return first(a) - first(b) })
+	return out, nil
 }

@@ -113,6 +113,7 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 	fl.StringVar((*string)(&r.Strategy), "strategy", string(r.Strategy), "queue order: down2up, up2down or random")
 	fl.BoolVar(&r.ReshuffleEachCycle, "reshuffle-each-cycle", false, "random strategy: a new permutation every cycle")
 	fl.StringVar(&opts.FreezeLayers, "freeze-layers", "", "comma-separated unit indices or names never trained")
+	fl.StringVar(&r.UnitOrder, "unit-order", "depth", "depth (embeddings → blocks → final norm → head) or registration (the original HiFT's order, e.g. OPT's final_layer_norm as unit 1)")
 	fl.StringVar(&opts.Groups, "groups", "rotate", "rotate (faithful sliding queue) or partition (fixed groups)")
 	fl.Int64Var(&r.Seed, "seed", r.Seed, "seed of the random strategy and of data shuffling")
 	fl.BoolVar(&r.Full, "full", false, "plain full fine-tuning: every parameter every step (baseline)")
