@@ -58,7 +58,10 @@ type FormatOptions struct {
 	Template      string // prompt template; "{prompt}" is replaced (default "{prompt}")
 	// ChatTemplate renders prompt/response pairs as a user turn and an assistant turn with the tokenizer's
 	// chat template; the loss covers the assistant turn as the template writes it (end-of-turn token included).
-	ChatTemplate  bool
+	ChatTemplate bool
+	// MessagesField names a column holding a conversation ([{role, content}, ...]) rendered with the chat
+	// template; the loss covers every assistant turn.
+	MessagesField string
 	LabelField    string // default "label"
 	TokensField   string // token classification words (default "tokens")
 	TagsField     string // token classification tags (default "ner_tags")
@@ -192,6 +195,9 @@ func (b *builder) add(row Row, st *Stats) error {
 	case TaskCausalLM:
 		if b.o.PromptField != "" {
 			return b.addPromptResponse(row, st)
+		}
+		if b.o.MessagesField != "" {
+			return b.addConversation(row, st)
 		}
 		text, err := row.String(b.o.TextField)
 		if err != nil {
@@ -609,4 +615,100 @@ func (b *builder) chatPair(prompt, resp string) ([]int, []int, error) {
 		}
 	}
 	return p, r, nil
+}
+
+// addConversation renders a multi-turn conversation with the chat template and puts the loss on the
+// assistant turns: each turn's span is what rendering up to it adds after the generation prompt.
+func (b *builder) addConversation(row Row, st *Stats) error {
+	ct, ok := b.tok.(ChatTemplater)
+	if !ok {
+		return fmt.Errorf("--messages-field needs a tokenizer with a chat template")
+	}
+	v, ok := row.Field(b.o.MessagesField)
+	if !ok {
+		return fmt.Errorf("no column %q (columns: %s)", b.o.MessagesField, strings.Join(row.columns(), ", "))
+	}
+	list, _ := v.([]any)
+	if len(list) == 0 {
+		return fmt.Errorf("column %q holds no list of messages", b.o.MessagesField)
+	}
+	var msgs []tokenizer.Message
+	for i, e := range list {
+		m, _ := e.(map[string]any)
+		role, _ := m["role"].(string)
+		content, _ := m["content"].(string)
+		if role == "" {
+			return fmt.Errorf("message %d has no role", i)
+		}
+		msgs = append(msgs, tokenizer.Message{Role: role, Content: content})
+	}
+	var ids, labels []int
+	done := ""
+	for i, m := range msgs {
+		if m.Role != "assistant" {
+			continue
+		}
+		head, err := ct.ApplyChatTemplate(msgs[:i], true)
+		if err != nil {
+			return err
+		}
+		turn, err := ct.ApplyChatTemplate(msgs[:i+1], false)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(head, done) || !strings.HasPrefix(turn, head) {
+			return fmt.Errorf("the chat template does not render turn %d as a continuation of the earlier ones", i)
+		}
+		ctxIDs, err := b.tok.Encode(head[len(done):], false)
+		if err != nil {
+			return err
+		}
+		_, respIDs, err := b.splitTurn(turn[len(head):])
+		if err != nil {
+			return err
+		}
+		for _, id := range ctxIDs {
+			ids, labels = append(ids, id), append(labels, -100)
+		}
+		for _, id := range respIDs {
+			ids, labels = append(ids, id), append(labels, id)
+		}
+		done = head + b.decodeOrEmpty(respIDs)
+		if !strings.HasPrefix(turn, done) {
+			done = turn
+		}
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("the conversation has no assistant turn")
+	}
+	b.appendSeq(ids, labels, st)
+	return nil
+}
+
+// splitTurn encodes an assistant turn's text and cuts it after its end-of-turn special token.
+func (b *builder) splitTurn(text string) (string, []int, error) {
+	r, err := b.tok.Encode(text, false)
+	if err != nil {
+		return "", nil, err
+	}
+	if sp, ok := b.tok.(interface{ IsSpecial(int) bool }); ok {
+		for i, id := range r {
+			if sp.IsSpecial(id) {
+				return text, r[:i+1], nil
+			}
+		}
+	}
+	return text, r, nil
+}
+
+// decodeOrEmpty decodes ids when the tokenizer can, for tracking how much of the conversation is consumed.
+func (b *builder) decodeOrEmpty(ids []int) string {
+	if d, ok := b.tok.(interface {
+		Decode([]int, bool) (string, error)
+	}); ok {
+		if s, err := d.Decode(ids, false); err == nil {
+			return s
+		}
+	}
+	return ""
 }

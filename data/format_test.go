@@ -304,3 +304,38 @@ func TestChatTemplateFormatting(t *testing.T) {
 		t.Errorf("prompt %q", head)
 	}
 }
+
+// TestConversationLoss: a multi-turn conversation is rendered with LLaMA-3's chat template and the loss
+// covers exactly the assistant turns (text and end-of-turn token), nothing else.
+func TestConversationLoss(t *testing.T) {
+	tok, err := tokenizer.Load(filepath.Join("..", "testdata", "tokenizers", "llama3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeFile(t, "m.jsonl", `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"What is light?"},{"role":"assistant","content":"Rays."},{"role":"user","content":"And colour?"},{"role":"assistant","content":"Refrangibility."}]}`+"\n")
+	r, _ := OpenRows(p, "")
+	defer r.Close()
+	ds, _, err := BuildDataset(r, tok, FormatOptions{Task: TaskCausalLM, SeqLen: 96, MessagesField: "messages"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, labels, mask := ds.Columns["input_ids"].Ints, ds.Columns["labels"].Ints, ds.Columns["attention_mask"].Ints
+	var all, target []int
+	for i := range ids {
+		if mask[i] == 1 {
+			all = append(all, int(ids[i]))
+			if labels[i] != -100 {
+				target = append(target, int(labels[i]))
+			}
+		}
+	}
+	got, _ := tok.Decode(target, false)
+	if got != "Rays.<|eot_id|>Refrangibility.<|eot_id|>" {
+		t.Errorf("loss covers %q", got)
+	}
+	text, _ := tok.Decode(all, false)
+	want, _ := tok.ApplyChatTemplate([]tokenizer.Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "What is light?"}, {Role: "assistant", Content: "Rays."}, {Role: "user", Content: "And colour?"}, {Role: "assistant", Content: "Refrangibility."}}, false)
+	if !strings.HasPrefix(want, text) {
+		t.Errorf("tokens decode to %q, not a prefix of the rendered conversation %q", text, want)
+	}
+}

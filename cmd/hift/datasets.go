@@ -23,6 +23,7 @@ type DataFlags struct {
 	ResponseField string
 	Template      string
 	ChatTemplate  bool
+	MessagesField string
 	LabelField    string
 	TokensField   string
 	TagsField     string
@@ -46,6 +47,7 @@ func (d *DataFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVar(&d.ResponseField, "response-field", "response", "instruction data: column with the response")
 	fl.StringVar(&d.Template, "template", "{prompt}", "prompt template; {prompt} is replaced by the prompt column")
 	fl.BoolVar(&d.ChatTemplate, "chat-template", false, "instruction data: render prompt/response as user/assistant turns with the tokenizer's chat template")
+	fl.StringVar(&d.MessagesField, "messages-field", "", "chat data: column with a conversation [{role, content}, ...], rendered with the chat template; loss on the assistant turns")
 	fl.StringVar(&d.LabelField, "label-field", "label", "column with the class label (id or name from config.json label2id)")
 	fl.StringVar(&d.TokensField, "tokens-field", "tokens", "token classification: column with the list of words")
 	fl.StringVar(&d.TagsField, "tags-field", "ner_tags", "token classification: column with the list of tags")
@@ -101,7 +103,7 @@ func (d *DataFlags) load(path, modelDir string, m *graph.Model, log func(format 
 	defer rows.Close()
 	ds, st, err := data.BuildDataset(rows, tok, data.FormatOptions{
 		Task: string(m.Task), SeqLen: d.SeqLen, TextField: d.TextField, TextPairField: d.TextPairField,
-		PromptField: d.PromptField, ResponseField: d.ResponseField, Template: d.Template, ChatTemplate: d.ChatTemplate, LabelField: d.LabelField,
+		PromptField: d.PromptField, ResponseField: d.ResponseField, Template: d.Template, ChatTemplate: d.ChatTemplate, MessagesField: d.MessagesField, LabelField: d.LabelField,
 		TokensField: d.TokensField, TagsField: d.TagsField, ContextField: d.ContextField, QuestionField: d.QuestionField,
 		AnswersField: d.AnswersField, ChoicesField: d.ChoicesField, DocStride: d.DocStride, Label2ID: label2id, NumLabels: head.NumLabels,
 		SkipBadRows: d.SkipBadRows, MaxRows: d.MaxRows, CacheDir: cacheDir(d.Cache, path),
