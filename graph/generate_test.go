@@ -53,16 +53,15 @@ func TestGenerateGreedyMatchesForward(t *testing.T) {
 	}
 }
 
-// TestGenerateWithCacheMatchesRecompute: decoding against the key/value cache gives the same tokens as
-// rerunning the whole sequence, greedy and sampled, for LLaMA and for Mistral with a sliding window.
-func TestGenerateWithCacheMatchesRecompute(t *testing.T) {
-	be := testBackend(t)
-	_, m, w, _ := loadFixtureModel(t, "llama_causal_lm")
+// checkCachedMatchesRecompute generates with the key/value cache and without it, for each option set, and
+// requires the same tokens.
+func checkCachedMatchesRecompute(t *testing.T, m *Model, w map[string]*tensors.Tensor, prompt []int, opts ...GenerateOptions) {
+	t.Helper()
 	if m.Decoder == nil {
-		t.Fatal("LLaMA has no cached decoder")
+		t.Fatalf("%s has no cached decoder", m.Class)
 	}
-	prompt := []int{5, 17, 42, 9}
-	for _, o := range []GenerateOptions{{MaxNewTokens: 12}, {MaxNewTokens: 12, Temperature: 0.8, TopK: 30, Seed: 3}} {
+	be := testBackend(t)
+	for _, o := range opts {
 		cached, err := Generate(be, m, w, prompt, o)
 		if err != nil {
 			t.Fatal(err)
@@ -73,9 +72,17 @@ func TestGenerateWithCacheMatchesRecompute(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !slices.Equal(cached, full) {
-			t.Errorf("temperature %g: cached %v, recomputed %v", o.Temperature, cached, full)
+			t.Errorf("%s, temperature %g: cached %v, recomputed %v", m.Class, o.Temperature, cached, full)
 		}
 	}
+}
+
+// TestGenerateWithCacheMatchesRecompute: decoding against the key/value cache gives the same tokens as
+// rerunning the whole sequence, greedy and sampled, for LLaMA, Mistral with a sliding window and GPT-2.
+func TestGenerateWithCacheMatchesRecompute(t *testing.T) {
+	_, m, w, _ := loadFixtureModel(t, "llama_causal_lm")
+	prompt := []int{5, 17, 42, 9}
+	checkCachedMatchesRecompute(t, m, w, prompt, GenerateOptions{MaxNewTokens: 12}, GenerateOptions{MaxNewTokens: 12, Temperature: 0.8, TopK: 30, Seed: 3})
 	cfg, err := ParseConfig([]byte(`{"architectures":["MistralForCausalLM"],"model_type":"mistral","vocab_size":256,"hidden_size":64,
 "intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"sliding_window":3,"pad_token_id":0}`), "mistral")
 	if err != nil {
@@ -85,39 +92,7 @@ func TestGenerateWithCacheMatchesRecompute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cached, err := Generate(be, mm, w, prompt, GenerateOptions{MaxNewTokens: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := Generate(be, mm, w, prompt, GenerateOptions{MaxNewTokens: 8, NoCache: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(cached, full) {
-		t.Errorf("sliding window: cached %v, recomputed %v", cached, full)
-	}
-}
-
-// TestGPT2GenerateWithCache: GPT-2's cached decoding equals recomputing the sequence.
-func TestGPT2GenerateWithCache(t *testing.T) {
-	be := testBackend(t)
-	_, m, w, _ := loadFixtureModel(t, "gpt2_causal_lm")
-	if m.Decoder == nil {
-		t.Fatal("GPT-2 has no cached decoder")
-	}
-	prompt := []int{5, 17, 42, 9}
-	for _, o := range []GenerateOptions{{MaxNewTokens: 10}, {MaxNewTokens: 10, Temperature: 0.7, TopP: 0.9, Seed: 5}} {
-		cached, err := Generate(be, m, w, prompt, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.NoCache = true
-		full, err := Generate(be, m, w, prompt, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(cached, full) {
-			t.Errorf("temperature %g: cached %v, recomputed %v", o.Temperature, cached, full)
-		}
-	}
+	checkCachedMatchesRecompute(t, mm, w, prompt, GenerateOptions{MaxNewTokens: 8})
+	_, g, gw, _ := loadFixtureModel(t, "gpt2_causal_lm")
+	checkCachedMatchesRecompute(t, g, gw, prompt, GenerateOptions{MaxNewTokens: 10}, GenerateOptions{MaxNewTokens: 10, Temperature: 0.7, TopP: 0.9, Seed: 5})
 }

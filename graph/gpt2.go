@@ -226,8 +226,7 @@ func gpt2Decoder(c *GPT2Config) *Decoder {
 			newCache := make([]*Node, len(cache))
 			for l := 0; l < c.NLayer; l++ {
 				x = gpt2Block(c, w, l, x, func(q, k, v *Node, scale float64) *Node {
-					kc := Where(here, BroadcastToDims(k, B, S, H, Dh), cache[2*l])   // [B, S, H, Dh]
-					vc := Where(here, BroadcastToDims(v, B, S, H, Dh), cache[2*l+1]) // [B, S, H, Dh]
+					kc, vc := writeCache(here, k, v, cache[2*l], cache[2*l+1]) // [B, S, H, Dh]
 					newCache[2*l], newCache[2*l+1] = kc, vc
 					return Attention(q, kc, vc, mask, scale) // [B, 1, H, Dh]
 				})

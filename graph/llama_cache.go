@@ -56,8 +56,7 @@ func llamaDecodeStep(c *LlamaConfig, base string, padIdx int, w Weights, ids, po
 			mask = fullMask
 		}
 		x = llamaBlock(c, w, fmt.Sprintf("%s.layers.%d", base, l), x, cos, sin, func(q, k, v *Node) *Node {
-			kc := Where(here, BroadcastToDims(k, B, S, KVH, Dh), cache[2*l])   // [B, S, KVH, Dh]
-			vc := Where(here, BroadcastToDims(v, B, S, KVH, Dh), cache[2*l+1]) // [B, S, KVH, Dh]
+			kc, vc := writeCache(here, k, v, cache[2*l], cache[2*l+1]) // [B, S, KVH, Dh]
 			newCache[2*l], newCache[2*l+1] = kc, vc
 			return Attention(q, RepeatKV(kc, H/KVH), RepeatKV(vc, H/KVH), mask, scale) // [B, 1, H, Dh]
 		})
@@ -65,4 +64,11 @@ func llamaDecodeStep(c *LlamaConfig, base string, padIdx int, w Weights, ids, po
 	x = RMSNorm(x, w.Get(base+".norm.weight"), c.RMSNormEps)          // [B, 1, D]
 	logits := Linear(x, w.Get("lm_head.weight"), nil)                 // [B, 1, V]
 	return Reshape(logits, B, logits.Shape().Dimensions[2]), newCache // [B, V]
+}
+
+// writeCache puts one token's keys and values k, v [B, 1, heads, Dh] into a layer's cache K, V [B, S, heads, Dh]
+// at the position where here [B, S, heads, Dh] is true (a Where: SimpleGo has no DynamicUpdateSlice).
+func writeCache(here, k, v, cacheK, cacheV *Node) (*Node, *Node) {
+	d := cacheK.Shape().Dimensions
+	return Where(here, BroadcastToDims(k, d...), cacheK), Where(here, BroadcastToDims(v, d...), cacheV)
 }
