@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/hift-go/hift/data/tokenizer"
 	"github.com/hift-go/hift/graph"
+	"github.com/hift-go/hift/internal/validators"
 	"github.com/hift-go/hift/io/gguf"
 )
 
@@ -46,14 +47,7 @@ func TestExportGGUF(t *testing.T) {
 		}
 	}
 
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("llama.cpp cross-check skipped: node is not on PATH (install Node >= 20)")
-	}
-	dir := repoPath("testdata", "validators")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "node-llama-cpp")); err != nil {
-		t.Skipf("llama.cpp cross-check skipped: run `cd %s && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --omit=optional`", dir)
-	}
+	node, dir := validators.Require(t, "node-llama-cpp")
 	text := "Query 1. Do not Bodies act upon Light at a distance"
 	tok, err := tokenizer.Load(model)
 	if err != nil {

