@@ -58,6 +58,8 @@ Backends: the pure-Go SimpleGo backend is the default; --backend xla:/abs/path/t
 XLA through a PJRT plugin (e.g. jax's xla_cuda_plugin.so). Nothing is ever downloaded.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Resolves Hugging Face ids in --model/--tokenizer to local cache folders (modelref.go).
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return prepareCommand(cmd) },
 	}
 	root.SetOut(f.stdout)
 	root.SetErr(f.stderr)
