@@ -40,43 +40,37 @@ type KV struct {
 	Value any
 }
 
-// Tensor is one tensor: HF-order shape (slowest axis first) and raw little-endian data of Type.
+// Tensor is one tensor: HF-order shape (slowest axis first) and raw little-endian data of Type. When Data is
+// nil, Encode produces it while the file is written, one tensor at a time, so a writer never holds more than
+// one encoded tensor (how quantized exports stream).
 type Tensor struct {
-	Name  string
-	Type  uint32
-	Shape []int
-	Data  []byte
-}
-
-func elemSize(t uint32) (int, error) {
-	switch t {
-	case TypeF32:
-		return 4, nil
-	case TypeF16, TypeBF16:
-		return 2, nil
-	}
-	return 0, fmt.Errorf("gguf: unsupported tensor type %d", t)
+	Name   string
+	Type   uint32
+	Shape  []int
+	Data   []byte
+	Encode func() ([]byte, error)
 }
 
 // WriteFile writes a GGUF v3 file atomically (temp file + rename). KVs are written in the order given
 // (general.alignment is added); tensors keep their order, data aligned to Alignment.
 func WriteFile(path string, kvs []KV, tensors []Tensor) (err error) {
 	seen := map[string]bool{}
+	var sizes []uint64
 	for _, t := range tensors {
 		if seen[t.Name] {
 			return fmt.Errorf("gguf: %s: duplicate tensor %q", path, t.Name)
 		}
 		seen[t.Name] = true
-		es, err := elemSize(t.Type)
+		size, err := TensorBytes(t.Type, t.Shape)
 		if err != nil {
 			return fmt.Errorf("gguf: %s: tensor %q: %w", path, t.Name, err)
 		}
-		n := 1
-		for _, d := range t.Shape {
-			n *= d
+		sizes = append(sizes, uint64(size))
+		if t.Data == nil && t.Encode == nil {
+			return fmt.Errorf("gguf: %s: tensor %q has no data", path, t.Name)
 		}
-		if n*es != len(t.Data) {
-			return fmt.Errorf("gguf: %s: tensor %q: shape %v needs %d bytes, has %d", path, t.Name, t.Shape, n*es, len(t.Data))
+		if t.Data != nil && int64(len(t.Data)) != size {
+			return fmt.Errorf("gguf: %s: tensor %q: %s %v needs %d bytes, has %d", path, t.Name, TypeName(t.Type), t.Shape, size, len(t.Data))
 		}
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
@@ -103,9 +97,9 @@ func WriteFile(path string, kvs []KV, tensors []Tensor) (err error) {
 	}
 	var off uint64
 	offsets := make([]uint64, len(tensors))
-	for i, t := range tensors {
+	for i := range tensors {
 		offsets[i] = off
-		off += uint64(len(t.Data))
+		off += sizes[i]
 		off = (off + Alignment - 1) / Alignment * Alignment
 	}
 	for i, t := range tensors {
@@ -118,8 +112,17 @@ func WriteFile(path string, kvs []KV, tensors []Tensor) (err error) {
 		w.u64(offsets[i])
 	}
 	w.pad()
-	for _, t := range tensors {
-		w.bytes(t.Data)
+	for i, t := range tensors {
+		data := t.Data
+		if data == nil {
+			if data, err = t.Encode(); err != nil {
+				return fmt.Errorf("gguf: %s: tensor %q: %w", path, t.Name, err)
+			}
+			if uint64(len(data)) != sizes[i] {
+				return fmt.Errorf("gguf: %s: tensor %q: encoded %d bytes, %s %v needs %d", path, t.Name, len(data), TypeName(t.Type), t.Shape, sizes[i])
+			}
+		}
+		w.bytes(data)
 		w.pad()
 	}
 	if w.err != nil {

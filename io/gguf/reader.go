@@ -199,19 +199,23 @@ func (g *File) parse() error {
 	return nil
 }
 
-// Data reads a tensor's raw bytes (F32, F16 or BF16 only; quantized types are refused).
+// Data reads a tensor's raw bytes (the float and block types of TypeName; others are refused).
 func (g *File) Data(t TensorInfo) ([]byte, error) {
-	es, err := elemSize(t.Type)
-	if err != nil {
-		return nil, fmt.Errorf("gguf: %s: tensor %q: %w (quantized tensors cannot be imported)", g.Path, t.Name, err)
+	if _, ok := typeInfos[t.Type]; !ok {
+		return nil, fmt.Errorf("gguf: %s: tensor %q: tensor type %d is not supported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K are)", g.Path, t.Name, t.Type)
 	}
-	n := es
+	n := 1
 	for _, d := range t.Shape {
 		if d < 0 || (d > 0 && n > (1<<40)/d) {
 			return nil, fmt.Errorf("gguf: %s: tensor %q: implausible shape %v", g.Path, t.Name, t.Shape)
 		}
 		n *= d
 	}
+	size, err := TensorBytes(t.Type, t.Shape)
+	if err != nil {
+		return nil, fmt.Errorf("gguf: %s: tensor %q: %w", g.Path, t.Name, err)
+	}
+	n = int(size)
 	if st, err := g.f.Stat(); err == nil && g.dataStart+int64(t.Offset)+int64(n) > st.Size() {
 		return nil, fmt.Errorf("gguf: %s: tensor %q: data runs past the end of the file", g.Path, t.Name)
 	}
@@ -220,4 +224,21 @@ func (g *File) Data(t TensorInfo) ([]byte, error) {
 		return nil, fmt.Errorf("gguf: %s: tensor %q: %w", g.Path, t.Name, err)
 	}
 	return b, nil
+}
+
+// Float32 reads a tensor and decodes it to float32 (dequantizing block types), HF order.
+func (g *File) Float32(t TensorInfo) ([]float32, error) {
+	b, err := g.Data(t)
+	if err != nil {
+		return nil, err
+	}
+	n := 1
+	for _, d := range t.Shape {
+		n *= d
+	}
+	v, err := Dequantize(t.Type, b, n)
+	if err != nil {
+		return nil, fmt.Errorf("gguf: %s: tensor %q: %w", g.Path, t.Name, err)
+	}
+	return v, nil
 }

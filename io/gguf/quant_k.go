@@ -1,0 +1,364 @@
+package gguf
+
+// K-quants: 256-element super-blocks, ported from ggml's reference quantizers (quantize_row_q{4,5,6}_K_ref,
+// the path llama-quantize takes without an importance matrix), float32 arithmetic in the same order so the
+// bytes match. Products are wrapped in float32(...) where a fused multiply-add could otherwise change the
+// rounding (the Go spec lets arm64 fuse x*y+z; ggml builds with C11, which does not contract).
+
+const qkK = 256
+const groupMaxEps = 1e-15
+
+// makeQKX2 fits x ≈ scale·L + min (L in [0, nmax]) by a weighted search over nstep+1 scales
+// (ggml's make_qkx2_quants); it returns scale and -min.
+func makeQKX2(nmax int, x, weights []float32, L, laux []uint8, rmin, rdelta float32, nstep int) (float32, float32) {
+	n := len(x)
+	lo, hi := x[0], x[0]
+	sumW := weights[0]
+	sumX := float32(sumW * x[0])
+	for i := 1; i < n; i++ {
+		lo, hi = min(lo, x[i]), max(hi, x[i])
+		w := weights[i]
+		sumW += w
+		sumX += float32(w * x[i])
+	}
+	if lo > 0 {
+		lo = 0
+	}
+	if hi == lo {
+		for i := range L[:n] {
+			L[i] = 0
+		}
+		return 0, -lo
+	}
+	fn := float32(nmax)
+	iscale := fn / (hi - lo)
+	scale := 1 / iscale
+	var best float32
+	for i := range n {
+		l := max(0, min(nmax, nearestInt(iscale*(x[i]-lo))))
+		L[i] = uint8(l)
+		diff := float32(scale*float32(l)) + lo - x[i]
+		best += float32(weights[i] * float32(diff*diff))
+	}
+	for is := 0; is <= nstep; is++ {
+		iscale = (rmin + float32(rdelta*float32(is)) + fn) / (hi - lo)
+		var sumL, sumL2, sumXL float32
+		for i := range n {
+			l := max(0, min(nmax, nearestInt(iscale*(x[i]-lo))))
+			laux[i] = uint8(l)
+			w, fl := weights[i], float32(l)
+			sumL += float32(w * fl)
+			sumL2 += float32(w * fl * fl)
+			sumXL += float32(w * fl * x[i])
+		}
+		D := float32(sumW*sumL2) - float32(sumL*sumL)
+		if D > 0 {
+			thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+			thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
+			if thisMin > 0 {
+				thisMin = 0
+				thisScale = sumXL / sumL2
+			}
+			var cur float32
+			for i := range n {
+				diff := float32(thisScale*float32(laux[i])) + thisMin - x[i]
+				cur += float32(weights[i] * float32(diff*diff))
+			}
+			if cur < best {
+				copy(L[:n], laux[:n])
+				best, scale, lo = cur, thisScale, thisMin
+			}
+		}
+	}
+	return scale, -lo
+}
+
+// makeQX fits x ≈ scale·(L-nmax) symmetric, weights x², with the ±0.9 scale search (ggml's make_qx_quants,
+// rmse_type 1, no importance weights).
+func makeQX(nmax int, x []float32, L []int8) float32 {
+	n := len(x)
+	var mx, amax float32
+	for _, v := range x {
+		if a := abs32(v); a > amax {
+			amax, mx = a, v
+		}
+	}
+	if amax < groupMaxEps {
+		for i := range L[:n] {
+			L[i] = 0
+		}
+		return 0
+	}
+	fn := float32(nmax)
+	iscale := -fn / mx
+	var sumLX, sumL2 float32
+	for i := range n {
+		l := max(-nmax, min(nmax-1, nearestInt(iscale*x[i])))
+		L[i] = int8(l + nmax)
+		w, fl := x[i]*x[i], float32(l)
+		sumLX += float32(w * x[i] * fl)
+		sumL2 += float32(w * fl * fl)
+	}
+	var scale float32
+	if sumL2 != 0 {
+		scale = sumLX / sumL2
+	}
+	best := scale * sumLX
+	for is := -9; is <= 9; is++ {
+		if is == 0 {
+			continue
+		}
+		iscale = -(fn + float32(0.1*float32(is))) / mx
+		sumLX, sumL2 = 0, 0
+		for i := range n {
+			l := max(-nmax, min(nmax-1, nearestInt(iscale*x[i])))
+			w, fl := x[i]*x[i], float32(l)
+			sumLX += float32(w * x[i] * fl)
+			sumL2 += float32(w * fl * fl)
+		}
+		if sumL2 > 0 && sumLX*sumLX > best*sumL2 {
+			for i := range n {
+				l := nearestInt(iscale * x[i])
+				L[i] = int8(nmax + max(-nmax, min(nmax-1, l)))
+			}
+			scale = sumLX / sumL2
+			best = scale * sumLX
+		}
+	}
+	return scale
+}
+
+// packScalesK stores eight 6-bit scales and mins in the 12-byte layout of Q4_K/Q5_K.
+func packScalesK(sc []byte, ls, lm *[8]uint8) {
+	for j := range 8 {
+		if j < 4 {
+			sc[j] = ls[j]
+			sc[j+4] = lm[j]
+		} else {
+			sc[j+4] = ls[j]&0xF | (lm[j]&0xF)<<4
+			sc[j-4] |= (ls[j] >> 4) << 6
+			sc[j] |= (lm[j] >> 4) << 6
+		}
+	}
+}
+
+// scaleMinK4 is ggml's get_scale_min_k4.
+func scaleMinK4(j int, q []byte) (uint8, uint8) {
+	if j < 4 {
+		return q[j] & 63, q[j+4] & 63
+	}
+	return q[j+4]&0xF | (q[j-4]>>6)<<4, q[j+4]>>4 | (q[j]>>6)<<4
+}
+
+// quantK45 is the shared body of Q4_K (nmax 15) and Q5_K (nmax 31): per 32-element group a weighted
+// scale/min fit, 6-bit scales and mins against fp16 super-scales, then the final levels in L.
+func quantK45(x []float32, y []byte, nmax int, rmin float32, nstep int, L *[qkK]uint8) {
+	var laux [32]uint8
+	var weights [32]float32
+	var scales, mins [8]float32
+	var maxScale, maxMin float32
+	for j := range 8 {
+		xs := x[32*j : 32*j+32]
+		var sumX2 float32
+		for _, v := range xs {
+			sumX2 += float32(v * v)
+		}
+		avX := sqrt32(sumX2 / 32)
+		for l, v := range xs {
+			weights[l] = avX + abs32(v)
+		}
+		scales[j], mins[j] = makeQKX2(nmax, xs, weights[:], L[32*j:32*j+32], laux[:], rmin, 0.1, nstep)
+		maxScale = max(maxScale, scales[j])
+		maxMin = max(maxMin, mins[j])
+	}
+	var invScale, invMin float32
+	if maxScale > 0 {
+		invScale = 63 / maxScale
+	}
+	if maxMin > 0 {
+		invMin = 63 / maxMin
+	}
+	var ls, lm [8]uint8
+	for j := range 8 {
+		ls[j] = min(63, uint8(nearestInt(invScale*scales[j])))
+		lm[j] = min(63, uint8(nearestInt(invMin*mins[j])))
+	}
+	sc := y[4:16]
+	for i := range sc {
+		sc[i] = 0
+	}
+	packScalesK(sc, &ls, &lm)
+	putU16(y[0:], toF16(maxScale/63))
+	putU16(y[2:], toF16(maxMin/63))
+	d0, m0 := fromF16(getU16(y[0:])), fromF16(getU16(y[2:]))
+	for j := range 8 {
+		s, m := scaleMinK4(j, sc)
+		d := d0 * float32(s)
+		if d == 0 {
+			continue
+		}
+		dm := m0 * float32(m)
+		for ii := range 32 {
+			L[32*j+ii] = uint8(max(0, min(nmax, nearestInt((x[32*j+ii]+dm)/d))))
+		}
+	}
+}
+
+// Q4_K block: d, dmin (fp16), 12 bytes of scales, 128 bytes of nibbles.
+func quantQ4K(x []float32, y []byte) {
+	var L [qkK]uint8
+	for b := 0; b < len(x)/qkK; b++ {
+		xb, yb := x[qkK*b:qkK*(b+1)], y[144*b:144*(b+1)]
+		quantK45(xb, yb, 15, -1, 20, &L)
+		q := yb[16:]
+		for j := 0; j < qkK; j += 64 {
+			for l := range 32 {
+				q[l] = L[j+l] | L[j+l+32]<<4
+			}
+			q = q[32:]
+		}
+	}
+}
+
+func dequantQ4K(y []byte, x []float32) {
+	d, dmin := fromF16(getU16(y)), fromF16(getU16(y[2:]))
+	sc, q := y[4:16], y[16:]
+	for j, is := 0, 0; j < qkK; j, is = j+64, is+2 {
+		s1, m1 := scaleMinK4(is, sc)
+		s2, m2 := scaleMinK4(is+1, sc)
+		d1, mm1 := d*float32(s1), dmin*float32(m1)
+		d2, mm2 := d*float32(s2), dmin*float32(m2)
+		for l := range 32 {
+			x[j+l] = float32(d1*float32(q[l]&0xF)) - mm1
+			x[j+32+l] = float32(d2*float32(q[l]>>4)) - mm2
+		}
+		q = q[32:]
+	}
+}
+
+// Q5_K block: d, dmin, 12 bytes of scales, 32 bytes of high bits, 128 bytes of nibbles.
+func quantQ5K(x []float32, y []byte) {
+	var L [qkK]uint8
+	for b := 0; b < len(x)/qkK; b++ {
+		xb, yb := x[qkK*b:qkK*(b+1)], y[176*b:176*(b+1)]
+		quantK45(xb, yb, 31, -0.5, 15, &L)
+		qh, ql := yb[16:48], yb[48:]
+		for i := range qh {
+			qh[i] = 0
+		}
+		m1, m2 := uint8(1), uint8(2)
+		for n := 0; n < qkK; n += 64 {
+			for j := range 32 {
+				l1, l2 := L[n+j], L[n+j+32]
+				if l1 > 15 {
+					l1 -= 16
+					qh[j] |= m1
+				}
+				if l2 > 15 {
+					l2 -= 16
+					qh[j] |= m2
+				}
+				ql[j] = l1 | l2<<4
+			}
+			m1 <<= 2
+			m2 <<= 2
+			ql = ql[32:]
+		}
+	}
+}
+
+func dequantQ5K(y []byte, x []float32) {
+	d, dmin := fromF16(getU16(y)), fromF16(getU16(y[2:]))
+	sc, qh, ql := y[4:16], y[16:48], y[48:]
+	u1, u2 := uint8(1), uint8(2)
+	for j, is := 0, 0; j < qkK; j, is = j+64, is+2 {
+		s1, m1 := scaleMinK4(is, sc)
+		s2, m2 := scaleMinK4(is+1, sc)
+		d1, mm1 := d*float32(s1), dmin*float32(m1)
+		d2, mm2 := d*float32(s2), dmin*float32(m2)
+		for l := range 32 {
+			h1, h2 := float32(0), float32(0)
+			if qh[l]&u1 != 0 {
+				h1 = 16
+			}
+			if qh[l]&u2 != 0 {
+				h2 = 16
+			}
+			x[j+l] = float32(d1*(float32(ql[l]&0xF)+h1)) - mm1
+			x[j+32+l] = float32(d2*(float32(ql[l]>>4)+h2)) - mm2
+		}
+		ql = ql[32:]
+		u1 <<= 2
+		u2 <<= 2
+	}
+}
+
+// Q6_K block: 128 bytes low nibbles, 64 bytes high 2-bit pairs, 16 int8 scales, fp16 d.
+func quantQ6K(x []float32, y []byte) {
+	var L [qkK]int8
+	var scales [16]float32
+	for b := 0; b < len(x)/qkK; b++ {
+		xb, yb := x[qkK*b:qkK*(b+1)], y[210*b:210*(b+1)]
+		var maxScale, maxAbs float32
+		for ib := range 16 {
+			s := makeQX(32, xb[16*ib:16*ib+16], L[16*ib:16*ib+16])
+			scales[ib] = s
+			if a := abs32(s); a > maxAbs {
+				maxAbs, maxScale = a, s
+			}
+		}
+		for i := range yb {
+			yb[i] = 0
+		}
+		if maxAbs < groupMaxEps {
+			continue
+		}
+		iscale := -128 / maxScale
+		putU16(yb[208:], toF16(1/iscale))
+		sc := yb[192:208]
+		for ib := range 16 {
+			sc[ib] = byte(int8(min(127, nearestInt(iscale*scales[ib]))))
+		}
+		d0 := fromF16(getU16(yb[208:]))
+		for j := range 16 {
+			d := d0 * float32(int8(sc[j]))
+			if d == 0 {
+				continue
+			}
+			for ii := range 16 {
+				l := max(-32, min(31, nearestInt(xb[16*j+ii]/d)))
+				L[16*j+ii] = int8(l + 32)
+			}
+		}
+		ql, qh := yb[0:128], yb[128:192]
+		for j := 0; j < qkK; j += 128 {
+			for l := range 32 {
+				q1, q2 := uint8(L[j+l])&0xF, uint8(L[j+l+32])&0xF
+				q3, q4 := uint8(L[j+l+64])&0xF, uint8(L[j+l+96])&0xF
+				ql[l] = q1 | q3<<4
+				ql[l+32] = q2 | q4<<4
+				qh[l] = uint8(L[j+l])>>4 | (uint8(L[j+l+32])>>4)<<2 | (uint8(L[j+l+64])>>4)<<4 | (uint8(L[j+l+96])>>4)<<6
+			}
+			ql, qh = ql[64:], qh[32:]
+		}
+	}
+}
+
+func dequantQ6K(y []byte, x []float32) {
+	d := fromF16(getU16(y[208:]))
+	ql, qh, sc := y[0:128], y[128:192], y[192:208]
+	for n := 0; n < qkK; n += 128 {
+		for l := range 32 {
+			is := l / 16
+			q1 := int(ql[l]&0xF|(qh[l]>>0&3)<<4) - 32
+			q2 := int(ql[l+32]&0xF|(qh[l]>>2&3)<<4) - 32
+			q3 := int(ql[l]>>4|(qh[l]>>4&3)<<4) - 32
+			q4 := int(ql[l+32]>>4|(qh[l]>>6&3)<<4) - 32
+			x[n+l] = d * float32(int8(sc[is])) * float32(q1)
+			x[n+l+32] = d * float32(int8(sc[is+2])) * float32(q2)
+			x[n+l+64] = d * float32(int8(sc[is+4])) * float32(q3)
+			x[n+l+96] = d * float32(int8(sc[is+6])) * float32(q4)
+		}
+		ql, qh, sc = ql[64:], qh[32:], sc[8:]
+	}
+}
