@@ -43,6 +43,7 @@ func newSentencePiece(data []byte) (*spModel, error) {
 	modelType, escape, sawSpec := int64(1), true, false
 	normName := ""
 	var charsmap []byte
+	maxLen := 0
 	err := walkProto(data, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		switch num {
 		case 1: // pieces
@@ -58,6 +59,7 @@ func newSentencePiece(data []byte) (*spModel, error) {
 			}); err != nil {
 				return fmt.Errorf("piece %d: %w", len(m.pieces), err)
 			}
+			maxLen = max(maxLen, len(p.text))
 			if _, dup := m.ids[p.text]; !dup {
 				m.ids[p.text] = len(m.pieces)
 			}
@@ -132,6 +134,7 @@ func newSentencePiece(data []byte) (*spModel, error) {
 		patched = protowire.AppendTag(patched, 3, protowire.BytesType)
 		patched = protowire.AppendBytes(patched, noDummyPrefixSpec(nil))
 	}
+	patched = appendGuardPiece(patched, maxLen)
 	proc, err := newProcessorSafely(patched)
 	if err != nil {
 		return nil, err
@@ -143,6 +146,24 @@ func newSentencePiece(data []byte) (*spModel, error) {
 		}
 	}
 	return m, nil
+}
+
+// appendGuardPiece works around a crash of go-sentencepiece v0.6.0 (Processor.Encode, findMerged): the buffer
+// that joins two adjacent symbols to look the pair up is sized to the longest piece of the model, so a pair
+// longer than that panics with "slice bounds out of range" instead of simply not being in the vocabulary.
+// LLaMA-2's longest piece is 16 "▁" (48 bytes): any text with 16+ consecutive spaces followed by more text
+// crashed. The pair of two symbols is at most twice the longest real piece, so one extra UNUSED piece longer
+// than that sizes the buffer for every pair. It can never be produced (a merge joins two pieces of the model,
+// each at most maxLen bytes long) and gets the id after the last real piece, which this package never emits
+// or accepts (spModel.pieces holds the real pieces only).
+func appendGuardPiece(proto []byte, maxLen int) []byte {
+	var piece []byte
+	piece = protowire.AppendTag(piece, 1, protowire.BytesType)
+	piece = protowire.AppendString(piece, strings.Repeat("\u2047", (2*maxLen)/3+2)) // > 2·maxLen bytes
+	piece = protowire.AppendTag(piece, 3, protowire.VarintType)
+	piece = protowire.AppendVarint(piece, 5) // UNUSED
+	proto = protowire.AppendTag(proto, 1, protowire.BytesType)
+	return protowire.AppendBytes(proto, piece)
 }
 
 // newProcessorSafely turns a panic of go-sentencepiece on malformed input into an error.
@@ -217,21 +238,30 @@ func appendField(b []byte, num protowire.Number, typ protowire.Type, v []byte, x
 	return b // groups are dropped: ModelProto has none
 }
 
-// encode returns the ids of text as C++ SentencePiece's EncodeAsIds does.
-func (m *spModel) encode(text string, dst []int) []int {
+// encode returns the ids of text as C++ SentencePiece's EncodeAsIds does. A panic inside go-sentencepiece
+// becomes an error.
+func (m *spModel) encode(text string, dst []int) (ids []int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ids, err = nil, fmt.Errorf("SentencePiece failed on %d bytes of text: %v", len(text), r)
+		}
+	}()
 	if m.removeExtraSpaces {
 		text = strings.Join(strings.FieldsFunc(text, func(r rune) bool { return r == ' ' }), " ")
 	}
 	if text == "" {
-		return dst
+		return dst, nil
 	}
 	if m.addDummyPrefix {
 		text = " " + text
 	}
 	for _, t := range m.proc.Encode(text) {
+		if t.ID < 0 || t.ID >= len(m.pieces) {
+			return nil, fmt.Errorf("SentencePiece produced id %d outside the vocabulary of %d", t.ID, len(m.pieces))
+		}
 		dst = append(dst, t.ID)
 	}
-	return dst
+	return dst, nil
 }
 
 // decode follows C++ DecodeIds: control pieces vanish, unknown becomes unk_surface, byte pieces are reassembled

@@ -198,7 +198,7 @@ func btoi(b bool) int {
 func (t *Tokenizer) encodeOne(text string) ([]int, error) {
 	text = validUTF8(text)
 	if t.sp != nil {
-		return t.sp.encode(text, nil), nil
+		return t.sp.encode(text, nil)
 	}
 	splits := []split{{piece{s: text, first: true}, -1}}
 	if text == "" {
