@@ -8,6 +8,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/hift-go/hift/io/safetensors"
+	"github.com/hift-go/hift/io/torchbin"
 )
 
 // TensorRow is one tensor of an inspected checkpoint.
@@ -51,7 +52,7 @@ type UnitRow struct {
 // Inspect reads the safetensors header(s) at path (a folder, an index or a file) and, when a config.json sits
 // beside them, the architecture it describes and how the tensor names match it. No tensor data is read.
 func Inspect(path string) (*Inspection, error) {
-	ck, err := safetensors.Open(path)
+	ck, err := torchbin.Open(path) // safetensors, or pytorch_model.bin read safely
 	if err != nil {
 		return nil, err
 	}

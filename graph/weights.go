@@ -11,6 +11,7 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/hift-go/hift/io/safetensors"
+	"github.com/hift-go/hift/io/torchbin"
 )
 
 // NameMatch is how the tensor names of a checkpoint map onto a model's names, decided from the names alone
@@ -222,7 +223,7 @@ func LoadModelReport(dir string) (*Model, map[string]*tensors.Tensor, *LoadRepor
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ck, err := safetensors.Open(dir)
+	ck, err := torchbin.Open(dir) // safetensors, or pytorch_model.bin read safely
 	if err != nil {
 		return nil, nil, nil, err
 	}
