@@ -16,6 +16,7 @@ import (
 	"github.com/hift-go/hift/data"
 	hgraph "github.com/hift-go/hift/graph"
 	"github.com/hift-go/hift/io/safetensors"
+	"github.com/hift-go/hift/io/torchbin"
 )
 
 // Files of a hift checkpoint besides the HF model files.
@@ -48,7 +49,7 @@ func loadSource(dir string, opts Options) (*hgraph.Model, map[string]*tensors.Te
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ck, err := safetensors.Open(dir)
+	ck, err := torchbin.Open(dir) // safetensors, or pytorch_model.bin read safely
 	if err != nil {
 		return nil, nil, nil, err
 	}
