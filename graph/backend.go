@@ -74,6 +74,7 @@ func NewBackend(config string) (b backends.Backend, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend %q: %w", cfg, err)
 	}
+	enableFastCPUOrWarn(b) // SIMD float32 kernels under SimpleGo (simplego_fast.go)
 	return b, nil
 }
 
