@@ -63,6 +63,10 @@ type Options struct {
 	// blocks that hold adapters. The base weights stay frozen.
 	LoRA *hgraph.LoRAConfig `json:"lora,omitempty"`
 
+	// MaxSkippedSteps stops the run after this many consecutive steps skipped for a non-finite loss or gradient
+	// norm (0: DefaultMaxSkippedSteps; negative: never).
+	MaxSkippedSteps int `json:"max_skipped_steps,omitempty"`
+
 	// EvalEvery runs the evaluation set (Trainer.SetEval) every N steps (0: only at the end).
 	EvalEvery int `json:"eval_every"`
 

@@ -58,8 +58,11 @@ func newGroupStep(key string, units []int, m *hgraph.Model, decayAll bool) *grou
 }
 
 // clipAndUpdate clips the group's gradients by their global norm (torch clip_grad_norm_: coef =
-// max_norm/(norm+1e-6), applied when < 1) and applies the optimizer. Returns the norm, new params, new state.
-func clipAndUpdate(rule optim.Rule, maxNorm float64, params, grads []*Node, state [][]*Node, s []*Node, lr *Node, decay []bool) (*Node, []*Node, [][]*Node) {
+// max_norm/(norm+1e-6), applied when < 1) and applies the optimizer. The update is applied only when the loss
+// and the norm are finite: otherwise the new params and state are the old ones (the step is skipped inside the
+// program, so a NaN never reaches the weights). Returns the norm, the finite flag (float32 1 or 0), new params
+// and new state.
+func clipAndUpdate(rule optim.Rule, maxNorm float64, loss *Node, params, grads []*Node, state [][]*Node, s []*Node, lr *Node, decay []bool) (*Node, *Node, []*Node, [][]*Node) {
 	g := params[0].Graph()
 	var sumSq *Node
 	for _, gr := range grads {
@@ -79,10 +82,16 @@ func clipAndUpdate(rule optim.Rule, maxNorm float64, params, grads []*Node, stat
 	}
 	newP := make([]*Node, len(params))
 	newS := make([][]*Node, len(params))
+	finite := LogicalAnd(IsFinite(ConvertDType(loss, norm.DType())), IsFinite(norm)) // [] bool
 	for i := range params {
-		newP[i], newS[i] = rule.Update(params[i], grads[i], state[i], s[i], lr, decay[i])
+		p, st := rule.Update(params[i], grads[i], state[i], s[i], lr, decay[i])
+		newP[i] = Where(finite, p, params[i])
+		newS[i] = make([]*Node, len(st))
+		for j := range st {
+			newS[i][j] = Where(finite, st[j], state[i][j])
+		}
 	}
-	return norm, newP, newS
+	return norm, ConvertDType(finite, norm.DType()), newP, newS
 }
 
 // splitStepInputs cuts the flat trailing inputs [state..., s..., lr] of a step program.
@@ -98,9 +107,10 @@ func splitStepInputs(rule optim.Rule, params []*Node, rest []*Node) ([][]*Node, 
 	return state, s, rest[i+len(params)]
 }
 
-// flattenOutputs lays out a step's outputs: loss, norm, new params, [their bfloat16 copies,] new state.
-func flattenOutputs(loss, norm *Node, newP []*Node, half bool, newS [][]*Node) []*Node {
-	out := []*Node{loss, norm}
+// flattenOutputs lays out a step's outputs: loss, norm, finite flag, new params, [their bfloat16 copies,] new
+// state.
+func flattenOutputs(loss, norm, finite *Node, newP []*Node, half bool, newS [][]*Node) []*Node {
+	out := []*Node{loss, norm, finite}
 	out = append(out, newP...)
 	if half {
 		for _, p := range newP {
@@ -128,8 +138,8 @@ func (gs *groupStep) buildFused(be backends.Backend, m *hgraph.Model, rule optim
 		}
 		grads := Gradient(o.Loss, params...)
 		state, s, lr := splitStepInputs(rule, params, inputs[nb:])
-		norm, newP, newS := clipAndUpdate(rule, maxNorm, params, grads, state, s, lr, gs.decay)
-		return flattenOutputs(o.Loss, norm, newP, gs.half, newS)
+		norm, finite, newP, newS := clipAndUpdate(rule, maxNorm, o.Loss, params, grads, state, s, lr, gs.decay)
+		return flattenOutputs(o.Loss, norm, finite, newP, gs.half, newS)
 	})
 	if err != nil {
 		return err
@@ -172,14 +182,16 @@ func (gs *groupStep) buildAccum(be backends.Backend, m *hgraph.Model, names []st
 	return nil
 }
 
-// buildApply compiles clip + update from accumulated gradients. Inputs: params, grads, state..., s..., lr.
+// buildApply compiles clip + update from accumulated gradients. Inputs: params, grads, loss (float32 scalar,
+// the accumulated loss), state..., s..., lr.
 func (gs *groupStep) buildApply(be backends.Backend, rule optim.Rule, maxNorm float64) error {
 	np := len(gs.params)
 	exec, err := NewExec(be, func(inputs []*Node) []*Node {
 		params, grads := inputs[:np], append([]*Node(nil), inputs[np:2*np]...)
-		state, s, lr := splitStepInputs(rule, params, inputs[2*np:])
-		norm, newP, newS := clipAndUpdate(rule, maxNorm, params, grads, state, s, lr, gs.decay)
-		return flattenOutputs(ScalarZero(params[0].Graph(), norm.DType()), norm, newP, gs.half, newS)
+		loss := inputs[2*np]
+		state, s, lr := splitStepInputs(rule, params, inputs[2*np+1:])
+		norm, finite, newP, newS := clipAndUpdate(rule, maxNorm, loss, params, grads, state, s, lr, gs.decay)
+		return flattenOutputs(loss, norm, finite, newP, gs.half, newS)
 	})
 	if err != nil {
 		return err

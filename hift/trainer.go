@@ -24,23 +24,33 @@ import (
 // ErrInterrupted is returned by Run when its context is cancelled (Ctrl-C); a checkpoint was saved first.
 var ErrInterrupted = errors.New("training interrupted")
 
+// ErrDiverged is returned by Run when --max-skipped-steps consecutive steps were skipped for a non-finite loss or
+// gradient norm.
+var ErrDiverged = errors.New("training diverged")
+
+// DefaultMaxSkippedSteps is the number of consecutive skipped steps that stops a run.
+const DefaultMaxSkippedSteps = 3
+
 // ErrStopped is returned by Run when a StepHook asked to stop; a checkpoint was saved first.
 var ErrStopped = errors.New("training stopped")
 
 // StepMetrics describe one optimizer step.
 type StepMetrics struct {
-	Step       int       `json:"step"` // 0-based index of the step just taken
-	Loss       float64   `json:"loss"` // loss before this step's update (token-weighted over micro-batches)
-	LR         float64   `json:"lr"`
-	Group      int       `json:"group"` // index of the active group (Queue.Groups); -1 under --full
-	Units      []string  `json:"units"`
-	GradNorm   float64   `json:"grad_norm_active"`
-	Tokens     int       `json:"tokens"`
-	StepTime   float64   `json:"step_time_s"`
-	TokensPerS float64   `json:"tokens_per_s"`
-	FirstCall  bool      `json:"compiled,omitempty"` // this step compiled its group's program
-	DeviceMem  int64     `json:"device_bytes"`
-	Time       time.Time `json:"time"`
+	Step       int      `json:"step"` // 0-based index of the step just taken
+	Loss       float64  `json:"loss"` // loss before this step's update (token-weighted over micro-batches)
+	LR         float64  `json:"lr"`
+	Group      int      `json:"group"` // index of the active group (Queue.Groups); -1 under --full
+	Units      []string `json:"units"`
+	GradNorm   float64  `json:"grad_norm_active"`
+	Tokens     int      `json:"tokens"`
+	StepTime   float64  `json:"step_time_s"`
+	TokensPerS float64  `json:"tokens_per_s"`
+	FirstCall  bool     `json:"compiled,omitempty"` // this step compiled its group's program
+	// Skipped: the loss or the gradient norm was not finite, so the update was not applied (parameters and
+	// optimizer state unchanged).
+	Skipped   bool      `json:"skipped,omitempty"`
+	DeviceMem int64     `json:"device_bytes"`
+	Time      time.Time `json:"time"`
 }
 
 // StepHook is called after every step; returning false stops training (a checkpoint is saved).
@@ -70,6 +80,9 @@ type Trainer struct {
 	steps         map[string]*groupStep
 	lastGradBytes int64
 	losses        []float64
+
+	run     RunInfo // what the run is made from (checkpoints, model card, resume checks)
+	skipped int     // steps skipped for a non-finite loss or gradient norm, in all
 }
 
 // NewTrainer loads the checkpoint in modelDir and prepares a run over ds.
@@ -149,6 +162,9 @@ func NewTrainerFromWeights(be backends.Backend, m *hgraph.Model, w map[string]*t
 	return t, nil
 }
 
+// Options returns the options in effect (for a resumed run: the checkpoint's, with what resuming changed).
+func (t *Trainer) Options() Options { return t.opts }
+
 // Model returns the model being trained.
 func (t *Trainer) Model() *hgraph.Model { return t.model }
 
@@ -206,7 +222,7 @@ func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
 	if z := t.sched.ZeroLRCycles(); z > 0 && t.step == 0 && log != nil {
 		fmt.Fprintf(log, "warning: warm-up makes the first %d cycle(s) (%d steps) run at lr 0\n", z, z*t.sched.cfg.StepsPerCycle)
 	}
-	metrics, err := openMetrics(t.opts.Output)
+	metrics, err := openMetrics(t.opts.Output, t.step)
 	if err != nil {
 		return err
 	}
@@ -217,6 +233,15 @@ func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
 			return err
 		}
 	}
+	maxSkipped := t.opts.MaxSkippedSteps
+	if maxSkipped == 0 {
+		maxSkipped = DefaultMaxSkippedSteps
+	}
+	k := t.queue.StepsPerCycle()
+	if t.opts.Full {
+		k = 1
+	}
+	consecutive, zeroNorm, warnedZero := 0, 0, false
 	for t.step < t.total {
 		if ctx.Err() != nil {
 			if err := t.saveCheckpoint(); err != nil {
@@ -232,12 +257,35 @@ func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
 			return err
 		}
 		prog.update(m)
+		if m.Skipped {
+			consecutive++
+			if maxSkipped > 0 && consecutive >= maxSkipped {
+				prog.done()
+				return fmt.Errorf("%w: %d consecutive steps (the last at step %d) had a non-finite loss or gradient norm (loss %v, |g| %v); "+
+					"nothing was applied and no model was written; the last good checkpoint is kept. Lower --lr, set --max-grad-norm, "+
+					"or check the data (--max-skipped-steps sets the limit)", ErrDiverged, consecutive, m.Step+1, m.Loss, m.GradNorm)
+			}
+		} else {
+			consecutive = 0
+		}
+		if m.GradNorm == 0 && !m.Skipped {
+			zeroNorm++
+			if zeroNorm >= k && !warnedZero && log != nil {
+				prog.done()
+				fmt.Fprintf(log, "warning: the gradient norm was exactly 0 for a whole cycle (%d steps up to step %d): nothing is being learned "+
+					"(all labels masked? frozen units? lr 0?)\n", k, m.Step+1)
+				warnedZero = true
+			}
+		} else {
+			zeroNorm = 0
+		}
 		if t.evalSet != nil && t.opts.EvalEvery > 0 && t.step%t.opts.EvalEvery == 0 && t.step < t.total {
 			if err := t.runEval(metrics, log); err != nil {
 				return err
 			}
 		}
-		if t.opts.SaveEvery > 0 && t.step%t.opts.SaveEvery == 0 && t.step < t.total {
+		// A checkpoint every --save-every steps, and at the last step (so a finished run can be extended).
+		if t.opts.SaveEvery > 0 && (t.step%t.opts.SaveEvery == 0 || t.step == t.total) && consecutive == 0 {
 			if err := t.saveCheckpoint(); err != nil {
 				return err
 			}
@@ -256,7 +304,7 @@ func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
 		}
 	}
 	if t.opts.Output != "" {
-		return t.Save(t.opts.Output)
+		return t.SaveModel(t.opts.Output)
 	}
 	return nil
 }
@@ -330,7 +378,7 @@ func (t *Trainer) TrainStep() (StepMetrics, error) {
 		}()
 	}
 	firstCall := gs.calls == 0
-	loss, norm, err := t.runGroup(gs, batches, weights, totalTokens, lr)
+	loss, norm, skipped, err := t.runGroup(gs, batches, weights, totalTokens, lr)
 	prefetch.Wait()
 	if err != nil {
 		return StepMetrics{}, err
@@ -368,7 +416,10 @@ func (t *Trainer) TrainStep() (StepMetrics, error) {
 		}
 	}
 	m := StepMetrics{Step: t.step, Loss: loss, LR: lr, GradNorm: norm, Tokens: tokens, StepTime: elapsed.Seconds(),
-		TokensPerS: float64(tokens) / elapsed.Seconds(), FirstCall: firstCall, Time: time.Now(), Group: -1}
+		TokensPerS: float64(tokens) / elapsed.Seconds(), FirstCall: firstCall, Time: time.Now(), Group: -1, Skipped: skipped}
+	if skipped {
+		t.skipped++
+	}
 	if !t.opts.Full {
 		m.Group = t.queue.GroupIndex(t.step)
 	}
@@ -399,7 +450,7 @@ func (t *Trainer) paramsOf(units []int) []string {
 }
 
 // runGroup executes the group's program(s) and installs the new weights and state.
-func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, weights []float64, total float64, lr float64) (loss, norm float64, err error) {
+func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, weights []float64, total float64, lr float64) (loss, norm float64, skipped bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
@@ -438,11 +489,11 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 	if len(batches) == 1 {
 		names, args, err := hgraph.BoundInputs(t.model, inputs, batches[0])
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 		if gs.fused == nil {
 			if err := gs.buildFused(t.be, t.model, t.rule, t.opts.MaxGradNorm, names); err != nil {
-				return 0, 0, err
+				return 0, 0, false, err
 			}
 		}
 		// Donate the active parameters' and the state's device buffers: the step returns their new values, so
@@ -454,19 +505,19 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 		for i, n := range names {
 			if active[n] {
 				if args[i], err = graph.DonateTensorBuffer(args[i].(*tensors.Tensor), t.be, 0); err != nil {
-					return 0, 0, err
+					return 0, 0, false, err
 				}
 			}
 		}
 		for i, a := range tail {
 			if st, ok := a.(*tensors.Tensor); ok && i < stateArgs {
 				if tail[i], err = graph.DonateTensorBuffer(st, t.be, 0); err != nil {
-					return 0, 0, err
+					return 0, 0, false, err
 				}
 			}
 		}
 		if outs, err = gs.fused.Exec(append(args, tail...)...); err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 	} else {
 		var acc []*tensors.Tensor
@@ -474,11 +525,11 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 		for i, b := range batches {
 			names, args, err := hgraph.BoundInputs(t.model, inputs, b)
 			if err != nil {
-				return 0, 0, err
+				return 0, 0, false, err
 			}
 			if gs.accum == nil {
 				if err := gs.buildAccum(t.be, t.model, names); err != nil {
-					return 0, 0, err
+					return 0, 0, false, err
 				}
 			}
 			args = append(args, tensors.FromScalar(float32(weights[i]/total)))
@@ -487,14 +538,14 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 			}
 			o, err := gs.accum.Exec(args...)
 			if err != nil {
-				return 0, 0, err
+				return 0, 0, false, err
 			}
 			lossSum += float64(tensors.ToScalar[float32](o[0]))
 			acc = o[1:]
 		}
 		if gs.apply == nil {
 			if err := gs.buildApply(t.be, t.rule, t.opts.MaxGradNorm); err != nil {
-				return 0, 0, err
+				return 0, 0, false, err
 			}
 		}
 		args := make([]any, 0, 2*len(gs.params)+len(tail))
@@ -504,14 +555,15 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 		for _, a := range acc {
 			args = append(args, a)
 		}
+		args = append(args, tensors.FromScalar(float32(lossSum)))
 		if outs, err = gs.apply.Exec(append(args, tail...)...); err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
-		outs[0] = tensors.FromScalar(float32(lossSum))
 	}
 	loss = float64(tensors.ToScalar[float32](outs[0]))
 	norm = float64(tensors.ToScalar[float32](outs[1]))
-	i := 2
+	applied := tensors.ToScalar[float32](outs[2]) != 0
+	i := 3
 	for _, p := range gs.params {
 		if t.masters != nil {
 			t.masters[p].FinalizeAll()
@@ -535,7 +587,9 @@ func (t *Trainer) runGroup(gs *groupStep, batches []map[string]*tensors.Tensor, 
 			ps.tensors[j] = outs[i]
 			i++
 		}
-		ps.steps++
+		if applied {
+			ps.steps++
+		}
 	}
-	return loss, norm, nil
+	return loss, norm, !applied, nil
 }

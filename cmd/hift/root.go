@@ -80,6 +80,7 @@ XLA through a PJRT plugin (e.g. jax's xla_cuda_plugin.so). Nothing is ever downl
 		newBenchCmd(f), newPlanCmd(f, nil),
 		newConvertCmd(f, nil),
 	)
+	installUsageChecks(root)
 	return root
 }
 

@@ -114,7 +114,7 @@ func TestTrainFromTextFiles(t *testing.T) {
 	if err := parquet.WriteFile(pq, rows); err != nil {
 		t.Fatal(err)
 	}
-	code, _, log = runCLI(t, append([]string{"train", "--model", lm, "--data", pq}, common...)...)
+	code, _, log = runCLI(t, append([]string{"train", "--model", lm, "--data", pq, "--no-save"}, common...)...)
 	if code != 0 {
 		t.Fatalf("train on Parquet: %s", log)
 	}
@@ -156,7 +156,7 @@ func TestTrainFromTextFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, log = runCLI(t, "train", "--model", cls, "--data", clsPq, "--text-field", "sentence", "--seq-len", "16",
-		"--batch-size", "8", "--steps", "30", "--lr", "5e-3", "--group-size", "2", "--seed", "1", "--eval-split", "0.25")
+		"--batch-size", "8", "--steps", "30", "--lr", "5e-3", "--group-size", "2", "--seed", "1", "--eval-split", "0.25", "--no-save")
 	if code != 0 {
 		t.Fatalf("train classification from Parquet: %s", log)
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -49,11 +47,17 @@ type TrainOptions struct {
 	EvalBatchSize int
 	SamplePrompt  string
 	SampleTokens  int
+
+	// Output safety and resume.
+	NoSave, Overwrite, AllowDataChange bool
+	flags                              *pflag.FlagSet
 }
 
 // resumeFlags are the only flags that may accompany --resume: everything else comes from the checkpoint.
+// --steps may only grow (it extends the run); data and formatting flags are restored from the checkpoint.
 var resumeFlags = map[string]bool{"resume": true, "data": true, "output": true, "save-every": true, "save-total-limit": true, "backend": true,
-	"eval-data": true, "eval-split": true, "eval-batch-size": true, "sample-prompt": true, "sample-tokens": true}
+	"eval-data": true, "eval-split": true, "eval-batch-size": true, "eval-every": true, "sample-prompt": true, "sample-tokens": true,
+	"steps": true, "allow-data-change": true, "max-skipped-steps": true}
 
 func newTrainCmd(f *factory, runF func(*TrainOptions) error) *cobra.Command {
 	opts := &TrainOptions{f: f, Run: hift.DefaultOptions()}
@@ -84,6 +88,7 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.changed = func(n string) bool { return cmd.Flags().Changed(n) }
+			opts.flags = cmd.Flags()
 			if err := opts.complete(cmd.Flags()); err != nil {
 				return err
 			}
@@ -105,7 +110,11 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 	fl.IntVar(&opts.SampleTokens, "sample-tokens", 48, "tokens generated for --sample-prompt")
 	opts.DataFlags.bind(fl)
 	fl.StringVar(&r.Output, "output", "", "output folder: final model, checkpoint-<step>/, metrics.jsonl")
-	fl.StringVar(&opts.Resume, "resume", "", "continue from a checkpoint folder written by hift train")
+	fl.BoolVar(&opts.NoSave, "no-save", false, "train without --output: nothing is written and the result is thrown away (benchmarks)")
+	fl.BoolVar(&opts.Overwrite, "overwrite", false, "write into a non-empty --output (an earlier run's checkpoints there are removed)")
+	fl.StringVar(&opts.Resume, "resume", "", "continue from a checkpoint folder written by hift train (its settings and data flags are restored)")
+	fl.BoolVar(&opts.AllowDataChange, "allow-data-change", false, "--resume: accept data files or a tokenizer that differ from the checkpoint's")
+	fl.IntVar(&r.MaxSkippedSteps, "max-skipped-steps", hift.DefaultMaxSkippedSteps, "stop after N consecutive steps skipped for a non-finite loss or gradient norm")
 	fl.BoolVar(&opts.PrintQueue, "print-queue", false, "print the units, their sizes and one cycle of groups, then exit")
 	// HiFT
 	fl.IntVar(&r.GroupSize, "group-size", r.GroupSize, "units per group (m, the original's group_element)")
@@ -181,9 +190,6 @@ func (o *TrainOptions) complete(fl *pflag.FlagSet) error {
 		if len(extra) > 0 {
 			problems = append(problems, fmt.Sprintf("--resume takes the run's settings from the checkpoint; drop %s", strings.Join(extra, ", ")))
 		}
-		if o.Data == "" {
-			problems = append(problems, "--resume needs --data")
-		}
 	} else if o.Model == "" {
 		problems = append(problems, "train needs --model (or --resume)")
 	}
@@ -191,16 +197,31 @@ func (o *TrainOptions) complete(fl *pflag.FlagSet) error {
 		problems = append(problems, "train needs --data")
 	}
 	r := &o.Run
+	if o.Resume == "" {
+		for _, p := range []string{
+			checkEnum("strategy", string(r.Strategy), "down2up", "up2down", "random"),
+			checkEnum("lr-scheduler", string(r.LRScheduler), "constant", "linear", "cosine", "constant_with_warmup"),
+			checkEnum("lr-horizon", string(r.LRHorizon), "cycles", "faithful"),
+			checkEnum("precision", r.Precision, "fp32", "bf16"),
+			checkEnum("unit-order", r.UnitOrder, "depth", "registration"),
+		} {
+			if p != "" {
+				problems = append(problems, p)
+			}
+		}
+	}
 	switch strings.ToLower(o.Groups) {
 	case "rotate":
 		r.Mode = hift.GroupModeRotate
 	case "partition":
 		r.Mode = hift.GroupModePartition
 	default:
-		problems = append(problems, fmt.Sprintf("--groups must be rotate or partition, got %q", o.Groups))
+		problems = append(problems, checkEnum("groups", o.Groups, "rotate", "partition"))
 	}
-	if r.Task != "" && !slices.Contains([]string{"causal_lm", "seq_cls", "token_cls", "qa", "multiple_choice"}, r.Task) {
-		problems = append(problems, fmt.Sprintf("--task must be causal_lm, seq_cls, token_cls, qa or multiple_choice, got %q", r.Task))
+	if r.Task != "" {
+		if p := checkEnum("task", r.Task, "causal_lm", "seq_cls", "token_cls", "qa", "multiple_choice"); p != "" {
+			problems = append(problems, p)
+		}
 	}
 	if (r.NumLabels != 0 || r.InitHead) && r.Task == "" {
 		problems = append(problems, "--num-labels and --init-head go with --task")
@@ -288,18 +309,68 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	if opts.PrintQueue {
 		return printQueue(opts)
 	}
-	modelDir := opts.Model
+	logf := func(format string, args ...any) { fmt.Fprintf(opts.f.stderr, format, args...) }
+	fl := opts.flags
+	if fl == nil {
+		fl = pflag.NewFlagSet("train", pflag.ContinueOnError)
+	}
+	// Before anything is loaded: what the run resumes, where it writes, and the output's lock.
+	modelDir, baseModel := opts.Model, ""
+	var ck hift.CheckpointInfo
+	var changedOnResume []string
 	if opts.Resume != "" {
-		modelDir = opts.Resume
-		if _, err := os.Stat(filepath.Join(opts.Resume, hift.TrainerStateFile)); err != nil {
-			return fmt.Errorf("resume: %s is not a hift checkpoint: %w", opts.Resume, err)
+		var err error
+		if ck, err = hift.ReadCheckpoint(opts.Resume); err != nil {
+			return err
+		}
+		modelDir, baseModel = opts.Resume, ck.Run.BaseModel
+		if baseModel == "" {
+			baseModel = ck.BaseModel
+		}
+		if changedOnResume, err = opts.restoreSettings(fl, ck.Run); err != nil {
+			return err
+		}
+		for _, d := range ck.Run.Data {
+			if d.Role == "train" && opts.Data == "" {
+				opts.Data = d.Path
+			}
+			if d.Role == "eval" && opts.EvalData == "" && !fl.Changed("eval-data") {
+				opts.EvalData = d.Path
+			}
+		}
+		if opts.Data == "" {
+			return badInput("--resume needs --data (the checkpoint does not record its data file)")
+		}
+	}
+	if err := opts.checkOutputPlacement(baseModel); err != nil {
+		return err
+	}
+	guard, err := opts.lockOutput(logf)
+	if err != nil {
+		return err
+	}
+	defer guard.release()
+	if opts.Overwrite {
+		if err := opts.clearOldCheckpoints(); err != nil {
+			return err
 		}
 	}
 	m, _, err := hift.PlanQueue(modelDir, opts.Run)
 	if err != nil {
 		return err
 	}
-	logf := func(format string, args ...any) { fmt.Fprintf(opts.f.stderr, format, args...) }
+	ri, err := opts.runInfo(fl, modelDir)
+	if err != nil {
+		return err
+	}
+	if opts.Resume != "" {
+		if diff := compareData(ck.Run, ri); diff != "" && len(ck.Run.Data) > 0 {
+			if !opts.AllowDataChange {
+				return badInput("resume: %s; give --allow-data-change to continue with it anyway", diff)
+			}
+			logf("warning: %s (--allow-data-change)\n", diff)
+		}
+	}
 	ds, err := opts.DataFlags.load(opts.Data, modelDir, m, logf)
 	if err != nil {
 		return err
@@ -322,13 +393,24 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	}
 	var tr *hift.Trainer
 	if opts.Resume != "" {
-		tr, err = hift.Resume(be, opts.Resume, ds, opts.Run.Output, opts.Run.SaveEvery, opts.Run.SaveTotalLimit)
+		ro := hift.ResumeOptions{Output: opts.Run.Output, SaveEvery: opts.Run.SaveEvery, SaveTotalLimit: opts.Run.SaveTotalLimit, EvalEvery: -1}
+		if fl.Changed("steps") {
+			ro.Steps = opts.Run.Steps
+		}
+		if fl.Changed("eval-every") {
+			ro.EvalEvery = opts.Run.EvalEvery
+		}
+		if fl.Changed("max-skipped-steps") {
+			ro.MaxSkippedSteps = opts.Run.MaxSkippedSteps
+		}
+		tr, err = hift.ResumeWith(be, opts.Resume, ds, ro)
 	} else {
 		tr, err = hift.NewTrainer(be, opts.Model, ds, opts.Run)
 	}
 	if err != nil {
 		return err
 	}
+	tr.SetRunInfo(ri)
 	log := opts.f.stderr
 	if evalDS != nil {
 		tr.SetEval(evalDS, opts.EvalBatchSize)
@@ -336,7 +418,21 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	if rep := tr.LoadReport(); rep != nil && (len(rep.Initialised) > 0 || len(rep.Dropped) > 0) {
 		fmt.Fprintf(log, "new head: initialised %v; dropped %d unused tensor(s) %v\n", rep.Initialised, len(rep.Dropped), rep.Dropped)
 	}
-	fmt.Fprintf(log, "%s: %d units, %d steps from step %d, %s\n", tr.Model().Class, len(tr.Model().Units), tr.TotalSteps(), tr.Step(), describeRun(opts.Run))
+	eff := tr.Options()
+	if opts.Resume != "" {
+		fmt.Fprintf(log, "resuming %s at step %d", opts.Resume, tr.Step())
+		if tr.TotalSteps() != ck.TotalSteps {
+			fmt.Fprintf(log, "; extended from %d to %d steps (LR schedule %s recomputed for the new total%s)", ck.TotalSteps, tr.TotalSteps(),
+				eff.LRScheduler, map[bool]string{true: ": constant, so it continues unchanged", false: ""}[eff.LRScheduler == hift.ScheduleConstant])
+		}
+		if len(changedOnResume) > 0 {
+			fmt.Fprintf(log, "; changed: %s", strings.Join(changedOnResume, ", "))
+		}
+		fmt.Fprintln(log)
+	}
+	fmt.Fprintf(log, "%s: %d units, %d steps from step %d, %s\n  %s; batch %d × %d accumulation, seed %d, save every %d (keep %d), output %s\n",
+		tr.Model().Class, len(tr.Model().Units), tr.TotalSteps(), tr.Step(), describeRun(eff), describeSettings(fl),
+		eff.BatchSize, eff.GradAccum, eff.Seed, eff.SaveEvery, eff.SaveTotalLimit, orNone(eff.Output))
 	sample := func(when string) error {
 		if opts.SamplePrompt == "" {
 			return nil
@@ -357,7 +453,7 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	}
 	err = tr.Run(ctx, log, nil)
 	if errors.Is(err, hift.ErrInterrupted) {
-		fmt.Fprintf(log, "\ninterrupted: checkpoint saved at step %d in %s\n", tr.Step(), opts.Run.Output)
+		fmt.Fprintf(log, "\ninterrupted: checkpoint saved at step %d in %s\n", tr.Step(), orNone(opts.Run.Output))
 		return errInterrupted
 	}
 	if err != nil {
@@ -370,8 +466,17 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	tr.PrintCompileReport(log)
 	if opts.Run.Output != "" {
 		fmt.Fprintf(log, "saved %s\n", opts.Run.Output)
+	} else {
+		fmt.Fprintln(log, "--no-save: nothing was written")
 	}
 	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 func describeRun(r hift.Options) string {

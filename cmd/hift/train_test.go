@@ -55,9 +55,15 @@ func TestTrainCLIMatchesGoldens(t *testing.T) {
 			if len(got.Names()) != 21 {
 				t.Errorf("saved %d tensors, want 21", len(got.Names()))
 			}
-			for _, f := range []string{"config.json", "generation_config.json", "metrics.jsonl", "hift_trainer_state.json"} {
+			// The final folder is the model (with a model card); optimizer state lives only in checkpoints.
+			for _, f := range []string{"config.json", "generation_config.json", "metrics.jsonl", "README.md"} {
 				if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 					t.Errorf("output lacks %s", f)
+				}
+			}
+			for _, f := range []string{"hift_trainer_state.json", "hift_optimizer_state.safetensors"} {
+				if _, err := os.Stat(filepath.Join(out, f)); err == nil {
+					t.Errorf("final model folder holds %s", f)
 				}
 			}
 			t.Logf("%s: max |Δw| %.3g", c.golden, worst)
@@ -81,7 +87,7 @@ func TestTrainPrintQueueAndResume(t *testing.T) {
 	}
 	dir := t.TempDir()
 	data := fx.Path("inputs.safetensors")
-	code, _, stderr = runCLI(t, "train", "--model", fx.Dir, "--data", data, "--batch-size", "1", "--steps", "6", "--save-every", "3", "--save-total-limit", "1", "--output", dir)
+	code, _, stderr = runCLI(t, "train", "--model", fx.Dir, "--data", data, "--batch-size", "1", "--steps", "6", "--save-every", "3", "--save-total-limit", "2", "--output", dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -115,7 +121,8 @@ func TestTrainBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := fx.Path("inputs.safetensors")
-	base := []string{"train", "--model", fx.Dir, "--data", data, "--steps", "1"}
+	out := filepath.Join(t.TempDir(), "out")
+	base := []string{"train", "--model", fx.Dir, "--data", data, "--steps", "1", "--output", out}
 	cases := []struct {
 		name string
 		args []string
@@ -126,16 +133,18 @@ func TestTrainBadInput(t *testing.T) {
 		{"no data", []string{"train", "--model", fx.Dir}, exitBadInput, "needs --data"},
 		{"unknown optimizer", append(base, "--optimizer", "adamax"), exitBadInput, "adamax"},
 		{"group size 0", append(base, "--group-size", "0"), exitBadInput, "group size must be >= 1"},
-		{"bad strategy", append(base, "--strategy", "sideways"), exitError, "sideways"},
+		{"bad strategy", append(base, "--strategy", "sideways"), exitBadInput, "sideways"},
+		{"misspelt strategy", append(base, "--strategy", "down2upp"), exitBadInput, `did you mean "down2up"?`},
 		{"freeze out of range", append(base, "--freeze-layers", "9"), exitError, "out of range"},
 		{"freeze unknown name", append(base, "--freeze-layers", "model.foo"), exitError, "model.foo"},
 		{"bad groups", append(base, "--groups", "zigzag"), exitBadInput, "rotate or partition"},
 		{"nesterov without momentum", append(base, "--optimizer", "sgd", "--nesterov"), exitBadInput, "momentum"},
 		{"resume with flags", []string{"train", "--resume", dir, "--data", data, "--lr", "1"}, exitBadInput, "drop --lr"},
 		{"resume not a checkpoint", []string{"train", "--resume", dir, "--data", data}, exitError, "not a hift checkpoint"},
-		{"data without labels", []string{"train", "--model", fx.Dir, "--data", noLabels, "--steps", "1"}, exitError, "no labels"},
-		{"empty data", []string{"train", "--model", fx.Dir, "--data", empty, "--steps", "1"}, exitError, "empty"},
-		{"bad lr scheduler", append(base, "--lr-scheduler", "exp"), exitError, "exp"},
+		{"data without labels", []string{"train", "--model", fx.Dir, "--data", noLabels, "--steps", "1", "--output", out}, exitError, "no labels"},
+		{"empty data", []string{"train", "--model", fx.Dir, "--data", empty, "--steps", "1", "--output", out}, exitError, "empty"},
+		{"no output", []string{"train", "--model", fx.Dir, "--data", data, "--steps", "1"}, exitBadInput, "needs --output"},
+		{"bad lr scheduler", append(base, "--lr-scheduler", "exp"), exitBadInput, "exp"},
 		{"init-head without task", append(base, "--init-head"), exitBadInput, "go with --task"},
 		{"unknown task", append(base, "--task", "translation"), exitBadInput, "--task must be"},
 		{"lora rank without --lora", append(base, "--lora-r", "4"), exitBadInput, "need --lora"},
