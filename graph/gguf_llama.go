@@ -2,126 +2,148 @@ package graph
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/hift-go/hift/io/gguf"
 )
 
-// GGUF export of the LLaMA family for llama.cpp (names and Q/K layout as llama.cpp's convert_hf_to_gguf.py).
+// GGUF conversion of the LLaMA family (llama, mistral → llama.cpp's "llama"), names and the Q/K row
+// permutation as llama.cpp's convert_hf_to_gguf.py (LlamaModel) writes them.
 
-// llamaGGUFNames maps HF names (after "model.") to GGUF names; {i} is the layer.
-var llamaGGUFNames = []struct{ hf, gguf string }{
-	{"embed_tokens.weight", "token_embd.weight"},
-	{"layers.{i}.input_layernorm.weight", "blk.{i}.attn_norm.weight"},
-	{"layers.{i}.self_attn.q_proj.weight", "blk.{i}.attn_q.weight"},
-	{"layers.{i}.self_attn.k_proj.weight", "blk.{i}.attn_k.weight"},
-	{"layers.{i}.self_attn.v_proj.weight", "blk.{i}.attn_v.weight"},
-	{"layers.{i}.self_attn.o_proj.weight", "blk.{i}.attn_output.weight"},
-	{"layers.{i}.post_attention_layernorm.weight", "blk.{i}.ffn_norm.weight"},
-	{"layers.{i}.mlp.gate_proj.weight", "blk.{i}.ffn_gate.weight"},
-	{"layers.{i}.mlp.up_proj.weight", "blk.{i}.ffn_up.weight"},
-	{"layers.{i}.mlp.down_proj.weight", "blk.{i}.ffn_down.weight"},
-	{"norm.weight", "output_norm.weight"},
+func init() {
+	ggufConverters["llama"] = ggufLlama
+	ggufConverters["mistral"] = ggufLlama
+	ggufImporters["llama"] = func(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, error) {
+		return llamaLayoutFromGGUF(g, "llama", "LlamaForCausalLM", true)
+	}
 }
 
-func kv(key string, value any) gguf.KV { return gguf.KV{Key: key, Value: value} }
+// llamaGGUFNames maps the LLaMA layout's HF names (after "model.") to GGUF names; {i} is the layer.
+var llamaGGUFNames = []ggufNamePair{
+	{hf: "embed_tokens.weight", gguf: "token_embd.weight"},
+	{hf: "layers.{i}.input_layernorm.weight", gguf: "blk.{i}.attn_norm.weight"},
+	{hf: "layers.{i}.self_attn.q_proj.weight", gguf: "blk.{i}.attn_q.weight"},
+	{hf: "layers.{i}.self_attn.q_proj.bias", gguf: "blk.{i}.attn_q.bias"},
+	{hf: "layers.{i}.self_attn.k_proj.weight", gguf: "blk.{i}.attn_k.weight"},
+	{hf: "layers.{i}.self_attn.k_proj.bias", gguf: "blk.{i}.attn_k.bias"},
+	{hf: "layers.{i}.self_attn.v_proj.weight", gguf: "blk.{i}.attn_v.weight"},
+	{hf: "layers.{i}.self_attn.v_proj.bias", gguf: "blk.{i}.attn_v.bias"},
+	{hf: "layers.{i}.self_attn.o_proj.weight", gguf: "blk.{i}.attn_output.weight"},
+	{hf: "layers.{i}.post_attention_layernorm.weight", gguf: "blk.{i}.ffn_norm.weight"},
+	{hf: "layers.{i}.mlp.gate_proj.weight", gguf: "blk.{i}.ffn_gate.weight"},
+	{hf: "layers.{i}.mlp.up_proj.weight", gguf: "blk.{i}.ffn_up.weight"},
+	{hf: "layers.{i}.mlp.down_proj.weight", gguf: "blk.{i}.ffn_down.weight"},
+	{hf: "norm.weight", gguf: "output_norm.weight"},
+}
 
-// GGUFLlama converts a LLaMA/Mistral causal LM to GGUF metadata and tensors (dtype F32, F16 or BF16). The
-// tokenizer metadata is supplied by the caller (data/tokenizer builds it from tokenizer.json).
-func GGUFLlama(m *Model, weights map[string]*tensors.Tensor, dtype uint32, name string) ([]gguf.KV, []gguf.Tensor, error) {
-	if m.Task != TaskCausalLM || (m.Config.ModelType != "llama" && m.Config.ModelType != "mistral") {
-		return nil, nil, fmt.Errorf("gguf: export supports LLaMA/Mistral causal LMs, not %s (%s)", m.Class, m.Config.ModelType)
-	}
+func ggufLlama(m *Model, w map[string]*tensors.Tensor) (*ggufModel, error) {
 	c, err := DecodeLlamaConfig(m.Config)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if c.AttentionBias || c.MLPBias || c.QKVBias {
-		return nil, nil, fmt.Errorf("gguf: biases in attention/MLP are not in llama.cpp's llama architecture")
+		return nil, fmt.Errorf("gguf: attention_bias/mlp_bias: llama.cpp's llama architecture has no biases on the projections")
 	}
-	kvs := []gguf.KV{
-		kv("general.architecture", "llama"),
-		kv("general.name", name),
-		kv("general.file_type", map[uint32]uint32{gguf.TypeF32: 0, gguf.TypeF16: 1, gguf.TypeBF16: 32}[dtype]),
-		kv("llama.context_length", uint32(c.MaxPositionEmbeddings)),
-		kv("llama.embedding_length", uint32(c.HiddenSize)),
-		kv("llama.block_count", uint32(c.NumHiddenLayers)),
-		kv("llama.feed_forward_length", uint32(c.IntermediateSize)),
-		kv("llama.rope.dimension_count", uint32(c.HeadDim)),
-		kv("llama.attention.head_count", uint32(c.NumAttentionHeads)),
-		kv("llama.attention.head_count_kv", uint32(c.NumKeyValueHeads)),
-		kv("llama.attention.layer_norm_rms_epsilon", float32(c.RMSNormEps)),
-		kv("llama.rope.freq_base", float32(c.RopeTheta)),
-		kv("llama.vocab_size", uint32(c.VocabSize)),
-	}
-	if c.RopeScaling != nil && c.RopeScaling.Type == "linear" {
-		kvs = append(kvs, kv("llama.rope.scaling.type", "linear"), kv("llama.rope.scaling.factor", float32(c.RopeScaling.Factor)))
-	} else if c.RopeScaling != nil {
-		return nil, nil, fmt.Errorf("gguf: rope_scaling %q is not exported yet", c.RopeScaling.Type)
-	}
-	var out []gguf.Tensor
-	add := func(hf, gg string, permuteHeads int) error {
-		t, ok := weights[hf]
-		if !ok {
-			return fmt.Errorf("gguf: weight %q missing", hf)
-		}
-		vals := tensors.MustCopyFlatData[float32](t)
-		shape := t.Shape().Dimensions
-		if permuteHeads > 0 {
-			vals = permuteRotary(vals, shape, permuteHeads, false)
-		}
-		data, err := encodeGGUF(dtype, vals, len(shape))
-		if err != nil {
-			return err
-		}
-		typ := dtype
-		if len(shape) == 1 {
-			typ = gguf.TypeF32 // norms stay float32, as llama.cpp's converter keeps them
-		}
-		out = append(out, gguf.Tensor{Name: gg, Type: typ, Shape: shape, Data: data})
-		return nil
-	}
-	prefix := strings.TrimSuffix(m.BasePrefix, ".") + "."
-	for _, pair := range llamaGGUFNames {
-		layers := 1
-		if strings.Contains(pair.hf, "{i}") {
-			layers = c.NumHiddenLayers
-		}
-		for l := 0; l < layers; l++ {
-			hf := prefix + strings.ReplaceAll(pair.hf, "{i}", fmt.Sprint(l))
-			gg := strings.ReplaceAll(pair.gguf, "{i}", fmt.Sprint(l))
-			heads := 0
-			switch {
-			case strings.HasSuffix(hf, "q_proj.weight"):
-				heads = c.NumAttentionHeads
-			case strings.HasSuffix(hf, "k_proj.weight"):
-				heads = c.NumKeyValueHeads
-			}
-			if err := add(hf, gg, heads); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	head := "lm_head.weight"
-	if _, tied := m.Tied[head]; !tied {
-		if err := add(head, "output.weight", 0); err != nil {
-			return nil, nil, err
-		}
-	}
-	return kvs, out, nil
+	return llamaLayoutGGUF(m, w, c, "llama", true)
 }
 
-// permuteRotary reorders the rows of a q/k projection [heads·Dh, in] between HF's rotate-half layout and
-// llama.cpp's interleaved one: per head, rows (2, Dh/2) become (Dh/2, 2); inverse undoes it.
+// llamaLayoutGGUF writes a LLaMA-layout causal LM as GGUF architecture arch; permute reorders q/k rows to
+// llama.cpp's interleaved rotary layout (llama), Qwen2 keeps HF's (its GGUF uses NEOX rope).
+func llamaLayoutGGUF(m *Model, w map[string]*tensors.Tensor, c *LlamaConfig, arch string, permute bool) (*ggufModel, error) {
+	if m.Task != TaskCausalLM {
+		return nil, fmt.Errorf("gguf: %s is not a causal LM; llama.cpp's %s architecture needs one", m.Class, arch)
+	}
+	if c.SlidingWindow > 0 && c.SlidingWindow < c.MaxPositionEmbeddings {
+		return nil, fmt.Errorf("gguf: sliding_window %d < max_position_embeddings %d: llama.cpp's %s architecture has no sliding-window attention", c.SlidingWindow, c.MaxPositionEmbeddings, arch)
+	}
+	if c.HiddenAct != "silu" {
+		return nil, fmt.Errorf("gguf: hidden_act %q: llama.cpp's %s architecture computes SiLU", c.HiddenAct, arch)
+	}
+	p := func(k string) string { return arch + "." + k }
+	kvs := []gguf.KV{
+		kv(p("context_length"), uint32(c.MaxPositionEmbeddings)),
+		kv(p("embedding_length"), uint32(c.HiddenSize)),
+		kv(p("block_count"), uint32(c.NumHiddenLayers)),
+		kv(p("feed_forward_length"), uint32(c.IntermediateSize)),
+		kv(p("rope.dimension_count"), uint32(c.HeadDim)),
+		kv(p("attention.head_count"), uint32(c.NumAttentionHeads)),
+		kv(p("attention.head_count_kv"), uint32(c.NumKeyValueHeads)),
+		kv(p("attention.layer_norm_rms_epsilon"), float32(c.RMSNormEps)),
+		kv(p("rope.freq_base"), float32(c.RopeTheta)),
+		kv(p("vocab_size"), uint32(c.VocabSize)),
+	}
+	if c.HeadDim*c.NumAttentionHeads != c.HiddenSize {
+		kvs = append(kvs, kv(p("attention.key_length"), uint32(c.HeadDim)), kv(p("attention.value_length"), uint32(c.HeadDim)))
+	}
+	var extra []ggufSource
+	if rs := c.RopeScaling; rs != nil {
+		switch rs.Type {
+		case "linear":
+			kvs = append(kvs, kv(p("rope.scaling.type"), "linear"), kv(p("rope.scaling.factor"), float32(rs.Factor)))
+		case "llama3":
+			// llama.cpp divides each rotary frequency by rope_freqs[i] (convert_hf_to_gguf's llama3 factors).
+			plain := *c
+			plain.RopeScaling = nil
+			base, scaled := plain.InvFreq(1), c.InvFreq(1)
+			extra = append(extra, ggufSource{name: "rope_freqs.weight", shape: []int{len(base)}, values: func() ([]float32, error) {
+				f := make([]float32, len(base))
+				for i := range f {
+					f[i] = float32(base[i] / scaled[i])
+				}
+				return f, nil
+			}})
+		default:
+			return nil, fmt.Errorf("gguf: rope_scaling %q: llama.cpp has no such rope scaling (linear and llama3 can be exported)", rs.Type)
+		}
+	}
+	table := llamaGGUFNames
+	if permute {
+		table = make([]ggufNamePair, len(llamaGGUFNames))
+		copy(table, llamaGGUFNames)
+		for i, pr := range table {
+			heads := 0
+			switch pr.gguf {
+			case "blk.{i}.attn_q.weight":
+				heads = c.NumAttentionHeads
+			case "blk.{i}.attn_k.weight":
+				heads = c.NumKeyValueHeads
+			}
+			if heads > 0 {
+				table[i].out = func(v []float32, s []int) []float32 { return permuteRotary(v, s, heads, false) }
+				table[i].back = func(v []float32, s []int) []float32 { return permuteRotary(v, s, heads, true) }
+			}
+		}
+	}
+	hasBias := func(hf string) bool { return len(hf) > 5 && hf[len(hf)-5:] == ".bias" && !c.QKVBias }
+	srcs, err := expandNames(table, c.NumHiddenLayers, m.BasePrefix, w, hasBias)
+	if err != nil {
+		return nil, err
+	}
+	if _, tied := m.Tied["lm_head.weight"]; !tied {
+		s, err := weightSource(w, "lm_head.weight", "output.weight", nil)
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, s)
+	}
+	// rope_freqs goes first, as llama.cpp's converter writes it.
+	return &ggufModel{arch: arch, kvs: kvs, tensors: append(extra, srcs...)}, nil
+}
+
+// permuteRotary reorders the rows of a q/k projection [heads·Dh, in] (or its bias [heads·Dh]) between HF's
+// rotate-half layout and llama.cpp's interleaved one: per head, rows (2, Dh/2) become (Dh/2, 2); inverse
+// undoes it.
 func permuteRotary(w []float32, shape []int, heads int, inverse bool) []float32 {
-	rows, cols := shape[0], shape[1]
+	rows, cols := shape[0], 1
+	if len(shape) > 1 {
+		cols = shape[1]
+	}
 	dh := rows / heads
 	half := dh / 2
 	out := make([]float32, len(w))
-	for h := 0; h < heads; h++ {
-		for j := 0; j < half; j++ {
-			for s := 0; s < 2; s++ {
+	for h := range heads {
+		for j := range half {
+			for s := range 2 {
 				hf := h*dh + s*half + j // HF: [head, 2, half]
 				gg := h*dh + j*2 + s    // GGUF: [head, half, 2]
 				src, dst := hf, gg
@@ -135,112 +157,65 @@ func permuteRotary(w []float32, shape []int, heads int, inverse bool) []float32 
 	return out
 }
 
-func encodeGGUF(dtype uint32, vals []float32, rank int) ([]byte, error) {
-	if rank == 1 {
-		dtype = gguf.TypeF32
-	}
-	b := make([]byte, 0, len(vals)*4)
-	switch dtype {
-	case gguf.TypeF32:
-		for _, v := range vals {
-			b = appendU32(b, mathFloat32bits(v))
-		}
-	case gguf.TypeF16:
-		for _, v := range vals {
-			h := f32ToF16(v)
-			b = append(b, byte(h), byte(h>>8))
-		}
-	case gguf.TypeBF16:
-		for _, v := range vals {
-			h := f32ToBF16(v)
-			b = append(b, byte(h), byte(h>>8))
-		}
-	default:
-		return nil, fmt.Errorf("gguf: unsupported dtype %d", dtype)
-	}
-	return b, nil
-}
-
-// LlamaFromGGUF converts a llama-architecture GGUF file (F32/F16/BF16 tensors) back to an HF LlamaForCausalLM:
-// config.json fields and float32 tensors under HF names, q/k rows returned to HF's rotate-half layout.
-func LlamaFromGGUF(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, error) {
-	if arch, _ := g.KV["general.architecture"].(string); arch != "llama" {
-		return nil, nil, fmt.Errorf("gguf: %s: architecture %q is not supported for import (llama is)", g.Path, arch)
-	}
-	u := func(key string) (int, error) {
-		switch v := g.KV["llama."+key].(type) {
-		case uint32:
-			return int(v), nil
-		case uint64:
-			return int(v), nil
-		case int32:
-			return int(v), nil
-		}
-		return 0, fmt.Errorf("gguf: %s: missing llama.%s", g.Path, key)
-	}
-	f := func(key string, def float64) float64 {
-		if v, ok := g.KV["llama."+key].(float32); ok {
-			return float64(v)
-		}
-		return def
-	}
-	cfg := map[string]any{"architectures": []string{"LlamaForCausalLM"}, "model_type": "llama", "hidden_act": "silu",
-		"torch_dtype": "float32"}
-	fields := map[string]string{"embedding_length": "hidden_size", "block_count": "num_hidden_layers",
-		"feed_forward_length": "intermediate_size", "attention.head_count": "num_attention_heads",
-		"context_length": "max_position_embeddings"}
+// llamaLayoutFromGGUF converts a llama/qwen2 GGUF file back to an HF causal LM: config.json fields and float32
+// tensors under HF names (q/k rows returned to HF's layout when permuted).
+func llamaLayoutFromGGUF(g *gguf.File, arch, class string, permuted bool) (map[string]any, map[string]*tensors.Tensor, error) {
+	p := func(k string) string { return arch + "." + k }
+	cfg := map[string]any{"architectures": []string{class}, "model_type": arch, "hidden_act": "silu", "torch_dtype": "float32"}
 	vals := map[string]int{}
-	for k, hf := range fields {
-		v, err := u(k)
-		if err != nil {
-			return nil, nil, err
+	for k, hf := range map[string]string{"embedding_length": "hidden_size", "block_count": "num_hidden_layers",
+		"feed_forward_length": "intermediate_size", "attention.head_count": "num_attention_heads", "context_length": "max_position_embeddings"} {
+		v, ok := ggufUint(g, p(k))
+		if !ok {
+			return nil, nil, fmt.Errorf("gguf: %s: missing %s", g.Path, p(k))
 		}
 		cfg[hf], vals[hf] = v, v
 	}
-	kvh, err := u("attention.head_count_kv")
-	if err != nil {
+	kvh, ok := ggufUint(g, p("attention.head_count_kv"))
+	if !ok {
 		kvh = vals["num_attention_heads"]
 	}
 	cfg["num_key_value_heads"] = kvh
-	cfg["rms_norm_eps"] = f("attention.layer_norm_rms_epsilon", 1e-6)
-	cfg["rope_theta"] = f("rope.freq_base", 10000)
-	for _, id := range []struct{ gg, hf string }{{"bos_token_id", "bos_token_id"}, {"eos_token_id", "eos_token_id"}, {"padding_token_id", "pad_token_id"}} {
-		if v, ok := g.KV["tokenizer.ggml."+id.gg].(uint32); ok {
-			cfg[id.hf] = int(v)
+	if kl, ok := ggufUint(g, p("attention.key_length")); ok {
+		cfg["head_dim"] = kl
+		if vl, ok := ggufUint(g, p("attention.value_length")); ok && vl != kl {
+			return nil, nil, fmt.Errorf("gguf: %s: key_length %d != value_length %d is not representable in hift's %s", g.Path, kl, vl, arch)
 		}
 	}
-	heads := vals["num_attention_heads"]
-	toHF := map[string]string{}
-	for _, pair := range llamaGGUFNames {
-		for l := 0; l < vals["num_hidden_layers"]; l++ {
-			toHF[strings.ReplaceAll(pair.gguf, "{i}", fmt.Sprint(l))] = "model." + strings.ReplaceAll(pair.hf, "{i}", fmt.Sprint(l))
+	cfg["rms_norm_eps"] = ggufFloat(g, p("attention.layer_norm_rms_epsilon"), 1e-6)
+	cfg["rope_theta"] = ggufFloat(g, p("rope.freq_base"), 10000)
+	if st, ok := g.KV[p("rope.scaling.type")].(string); ok && st != "none" {
+		if st != "linear" {
+			return nil, nil, fmt.Errorf("gguf: %s: rope scaling %q cannot be imported (linear can)", g.Path, st)
 		}
+		cfg["rope_scaling"] = map[string]any{"type": "linear", "factor": ggufFloat(g, p("rope.scaling.factor"), 1)}
 	}
-	toHF["output.weight"] = "lm_head.weight"
-	out := map[string]*tensors.Tensor{}
 	for _, ti := range g.Tensors {
-		name, ok := toHF[ti.Name]
-		if !ok {
-			if strings.HasSuffix(ti.Name, "rope_freqs.weight") {
-				continue
+		if ti.Name == "rope_freqs.weight" {
+			return nil, nil, fmt.Errorf("gguf: %s: rope_freqs.weight (llama3-style per-frequency rope factors) has no exact config.json equivalent; refusing to import rather than drop it", g.Path)
+		}
+	}
+	ggufTokenIDs(g, cfg)
+	heads := vals["num_attention_heads"]
+	table := make([]ggufNamePair, len(llamaGGUFNames))
+	copy(table, llamaGGUFNames)
+	if permuted {
+		for i, pr := range table {
+			h := 0
+			switch pr.gguf {
+			case "blk.{i}.attn_q.weight", "blk.{i}.attn_q.bias":
+				h = heads
+			case "blk.{i}.attn_k.weight", "blk.{i}.attn_k.bias":
+				h = kvh
 			}
-			return nil, nil, fmt.Errorf("gguf: %s: tensor %q has no HF name", g.Path, ti.Name)
+			if h > 0 {
+				table[i].back = func(v []float32, s []int) []float32 { return permuteRotary(v, s, h, true) }
+			}
 		}
-		raw, err := g.Data(ti)
-		if err != nil {
-			return nil, nil, err
-		}
-		v, err := decodeGGUF(ti.Type, raw)
-		if err != nil {
-			return nil, nil, fmt.Errorf("gguf: %s: %s: %w", g.Path, ti.Name, err)
-		}
-		switch {
-		case strings.HasSuffix(ti.Name, "attn_q.weight"):
-			v = permuteRotary(v, ti.Shape, heads, true)
-		case strings.HasSuffix(ti.Name, "attn_k.weight"):
-			v = permuteRotary(v, ti.Shape, kvh, true)
-		}
-		out[name] = tensors.FromFlatDataAndDimensions(v, ti.Shape...)
+	}
+	out, err := importNames(g, table, vals["num_hidden_layers"], "model.", map[string]string{"output.weight": "lm_head.weight"})
+	if err != nil {
+		return nil, nil, err
 	}
 	if emb, ok := out["model.embed_tokens.weight"]; ok {
 		cfg["vocab_size"] = emb.Shape().Dimensions[0]
@@ -248,16 +223,4 @@ func LlamaFromGGUF(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, er
 	_, hasHead := out["lm_head.weight"]
 	cfg["tie_word_embeddings"] = !hasHead
 	return cfg, out, nil
-}
-
-func decodeGGUF(typ uint32, b []byte) ([]float32, error) {
-	switch typ {
-	case gguf.TypeF32:
-		return safetensorsDecode("F32", b)
-	case gguf.TypeF16:
-		return safetensorsDecode("F16", b)
-	case gguf.TypeBF16:
-		return safetensorsDecode("BF16", b)
-	}
-	return nil, fmt.Errorf("tensor type %d cannot be imported (F32, F16 and BF16 can)", typ)
 }

@@ -1,17 +1,218 @@
 package graph
 
 import (
-	"encoding/binary"
-	"math"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
 
-	"github.com/hift-go/hift/io/safetensors"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/hift-go/hift/io/gguf"
 )
 
-func appendU32(b []byte, v uint32) []byte { return binary.LittleEndian.AppendUint32(b, v) }
-func mathFloat32bits(f float32) uint32    { return math.Float32bits(f) }
-func f32ToF16(f float32) uint16           { return safetensors.F32ToF16(f) }
-func f32ToBF16(f float32) uint16          { return safetensors.F32ToBF16(f) }
+// GGUF conversion shared by the architectures: each gguf_<arch>.go registers a converter (HF → GGUF names,
+// keys and tensor transforms, as llama.cpp's convert_hf_to_gguf.py writes them) and an importer (back).
+// Tensors are produced lazily so a quantized export holds one encoded tensor at a time.
 
-func safetensorsDecode(dt string, b []byte) ([]float32, error) {
-	return safetensors.DecodeFloat32(safetensors.DType(dt), b)
+// ggufSource is one tensor to write: GGUF name, HF-order shape and a function giving its float32 values.
+type ggufSource struct {
+	name   string
+	shape  []int
+	values func() ([]float32, error)
+}
+
+// ggufModel is what a converter returns: the GGUF architecture name, its keys (without general.*) and tensors.
+type ggufModel struct {
+	arch    string
+	kvs     []gguf.KV
+	tensors []ggufSource
+}
+
+// ggufConverter converts one architecture (m.Config.ModelType) to GGUF.
+type ggufConverter func(m *Model, w map[string]*tensors.Tensor) (*ggufModel, error)
+
+// ggufImporter converts a GGUF file of one general.architecture back to config.json fields and HF tensors.
+type ggufImporter func(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, error)
+
+// ggufConverters (by HF model_type) and ggufImporters (by GGUF architecture) are filled by init functions
+// only and read-only afterwards.
+var (
+	ggufConverters = map[string]ggufConverter{}
+	ggufImporters  = map[string]ggufImporter{}
+)
+
+func kv(key string, value any) gguf.KV { return gguf.KV{Key: key, Value: value} }
+
+// GGUFExport converts a checkpoint to GGUF keys and lazily encoded tensors in the mix's types (chosen per
+// tensor as llama-quantize chooses them). The tokenizer keys are the caller's (data/tokenizer).
+func GGUFExport(m *Model, w map[string]*tensors.Tensor, mix gguf.Mix, name string) ([]gguf.KV, []gguf.Tensor, error) {
+	conv, ok := ggufConverters[m.Config.ModelType]
+	if !ok {
+		var have []string
+		for k := range ggufConverters {
+			have = append(have, k)
+		}
+		sort.Strings(have)
+		return nil, nil, fmt.Errorf("gguf: model_type %q has no llama.cpp architecture hift can write (%s can be exported)", m.Config.ModelType, strings.Join(have, ", "))
+	}
+	gm, err := conv(m, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	kvs := []gguf.KV{kv("general.architecture", gm.arch), kv("general.name", name), kv("general.file_type", mix.FileType),
+		kv("general.quantization_version", uint32(2))} // as llama.cpp's converter and llama-quantize write it
+	kvs = append(kvs, gm.kvs...)
+	plan := make([]gguf.PlanTensor, len(gm.tensors))
+	for i, s := range gm.tensors {
+		plan[i] = gguf.PlanTensor{Name: s.name, Shape: s.shape}
+	}
+	types := mix.Plan(plan)
+	out := make([]gguf.Tensor, len(gm.tensors))
+	for i, s := range gm.tensors {
+		typ := types[i]
+		out[i] = gguf.Tensor{Name: s.name, Type: typ, Shape: s.shape, Encode: func() ([]byte, error) {
+			v, err := s.values()
+			if err != nil {
+				return nil, err
+			}
+			b, err := gguf.Quantize(typ, v, s.shape[len(s.shape)-1])
+			if err != nil {
+				return nil, fmt.Errorf("%s as %s: %w", s.name, gguf.TypeName(typ), err)
+			}
+			return b, nil
+		}}
+	}
+	return kvs, out, nil
+}
+
+// GGUFImport converts a GGUF file to config.json fields and float32 HF tensors (block types dequantized).
+func GGUFImport(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, error) {
+	arch, _ := g.KV["general.architecture"].(string)
+	imp, ok := ggufImporters[arch]
+	if !ok {
+		var have []string
+		for k := range ggufImporters {
+			have = append(have, k)
+		}
+		sort.Strings(have)
+		return nil, nil, fmt.Errorf("gguf: %s: architecture %q cannot be imported (%s can)", g.Path, arch, strings.Join(have, ", "))
+	}
+	return imp(g)
+}
+
+// weightSource reads an HF tensor as float32, optionally transformed (a copy; the weights map is not changed).
+func weightSource(w map[string]*tensors.Tensor, hf, gg string, transform func(v []float32, shape []int) []float32) (ggufSource, error) {
+	t, ok := w[hf]
+	if !ok {
+		return ggufSource{}, fmt.Errorf("gguf: weight %q missing", hf)
+	}
+	shape := slices.Clone(t.Shape().Dimensions)
+	return ggufSource{name: gg, shape: shape, values: func() ([]float32, error) {
+		v := tensors.MustCopyFlatData[float32](t)
+		if transform != nil {
+			v = transform(v, shape)
+		}
+		return v, nil
+	}}, nil
+}
+
+// ggufNamePair maps an HF name (after the base prefix; {i} is the layer) to a GGUF name, with an optional
+// transform of the values on the way out and its inverse on the way in.
+type ggufNamePair struct {
+	hf, gguf  string
+	out, back func(v []float32, shape []int) []float32
+}
+
+// expandNames turns a name table into the tensors of a model with layers blocks; optional pairs whose HF
+// tensor is absent are skipped when optional says so.
+func expandNames(table []ggufNamePair, layers int, prefix string, w map[string]*tensors.Tensor, optional func(hf string) bool) ([]ggufSource, error) {
+	var out []ggufSource
+	for _, p := range table {
+		n := 1
+		if strings.Contains(p.hf, "{i}") {
+			n = layers
+		}
+		for l := range n {
+			hf := prefix + strings.ReplaceAll(p.hf, "{i}", fmt.Sprint(l))
+			gg := strings.ReplaceAll(p.gguf, "{i}", fmt.Sprint(l))
+			if _, ok := w[hf]; !ok && optional != nil && optional(hf) {
+				continue
+			}
+			s, err := weightSource(w, hf, gg, p.out)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// importNames reads every tensor of g through the table back to HF names; a tensor the table does not name
+// is an error unless keep accepts it (returning its HF name).
+func importNames(g *gguf.File, table []ggufNamePair, layers int, prefix string, extra map[string]string) (map[string]*tensors.Tensor, error) {
+	type back struct {
+		hf string
+		fn func(v []float32, shape []int) []float32
+	}
+	toHF := map[string]back{}
+	for _, p := range table {
+		n := 1
+		if strings.Contains(p.hf, "{i}") {
+			n = layers
+		}
+		for l := range n {
+			toHF[strings.ReplaceAll(p.gguf, "{i}", fmt.Sprint(l))] = back{prefix + strings.ReplaceAll(p.hf, "{i}", fmt.Sprint(l)), p.back}
+		}
+	}
+	for gg, hf := range extra {
+		toHF[gg] = back{hf: hf}
+	}
+	out := map[string]*tensors.Tensor{}
+	for _, ti := range g.Tensors {
+		b, ok := toHF[ti.Name]
+		if !ok {
+			return nil, fmt.Errorf("gguf: %s: tensor %q has no HF name in hift's %v map (refusing to drop it)", g.Path, ti.Name, g.KV["general.architecture"])
+		}
+		v, err := g.Float32(ti)
+		if err != nil {
+			return nil, err
+		}
+		if b.fn != nil {
+			v = b.fn(v, ti.Shape)
+		}
+		out[b.hf] = tensors.FromFlatDataAndDimensions(v, ti.Shape...)
+	}
+	return out, nil
+}
+
+// ggufUint reads an integer key of any integer type.
+func ggufUint(g *gguf.File, key string) (int, bool) {
+	switch v := g.KV[key].(type) {
+	case uint32:
+		return int(v), true
+	case uint64:
+		return int(v), true
+	case int32:
+		return int(v), true
+	case int64:
+		return int(v), true
+	}
+	return 0, false
+}
+
+func ggufFloat(g *gguf.File, key string, def float64) float64 {
+	if v, ok := g.KV[key].(float32); ok {
+		return float64(v)
+	}
+	return def
+}
+
+// ggufTokenIDs copies bos/eos/pad ids into config.json fields.
+func ggufTokenIDs(g *gguf.File, cfg map[string]any) {
+	for _, id := range []struct{ gg, hf string }{{"bos_token_id", "bos_token_id"}, {"eos_token_id", "eos_token_id"}, {"padding_token_id", "pad_token_id"}} {
+		if v, ok := ggufUint(g, "tokenizer.ggml."+id.gg); ok {
+			cfg[id.hf] = v
+		}
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/hift-go/hift/data/tokenizer"
@@ -23,44 +24,68 @@ type ExportOptions struct {
 func newExportCmd(f *factory, runF func(*ExportOptions) error) *cobra.Command {
 	opts := &ExportOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "export --model DIR --format gguf --out FILE [--dtype f32|f16|bf16]",
+		Use:   "export --model DIR --format gguf --out FILE [--dtype f32|f16|bf16|q8_0|q4_0|q4_k_m|q5_k_m|q6_k|...]",
 		Short: "Export a checkpoint to another format (GGUF for llama.cpp)",
-		Long: `export converts the HF checkpoint in DIR. --format gguf writes a GGUF v3 file that llama.cpp loads:
-LLaMA/Mistral causal LMs, weights in --dtype (norms stay f32), q/k rows permuted to llama.cpp's rotary layout,
-and the byte-level BPE tokenizer of the checkpoint.`,
-		Example: `  hift export --model examples/tiny-llama --format gguf --out tiny.gguf`,
-		Args:    cobra.NoArgs,
+		Long: `export converts the HF checkpoint in DIR. --format gguf writes a GGUF v3 file that llama.cpp loads,
+with the checkpoint's tokenizer. --dtype picks the tensor types: f32, f16 and bf16 store every matrix in that
+type; the block quantizations (q8_0, q4_0, q4_1, q5_0, q5_1, q6_k) and llama-quantize's mixes (q4_k_s,
+q4_k_m, q5_k_s, q5_k_m) are computed in pure Go, bit for bit as llama-quantize writes them without an
+importance matrix (1-D tensors stay f32, output and "more bits" layers get more bits, K-quants fall back to
+Q5_0/Q5_1/Q8_0 when a row is not a multiple of 256). Tensors are quantized in parallel and streamed to the
+file one at a time.`,
+		Example: `  hift export --model examples/tiny-llama --format gguf --out tiny.gguf
+  hift export --model out/checkpoint --format gguf --dtype q4_k_m --out model-q4_k_m.gguf`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Model == "" || opts.Out == "" {
 				return badInput("export needs --model and --out")
 			}
-			if opts.Format != "gguf" {
-				return badInput("--format must be gguf (got %q)", opts.Format)
+			run, ok := exportFormats[opts.Format]
+			if !ok {
+				return badInput("--format must be one of %s (got %q)", strings.Join(sortedKeys(exportFormats), ", "), opts.Format)
 			}
-			if _, ok := ggufTypes[strings.ToLower(opts.DType)]; !ok {
-				return badInput("--dtype must be f32, f16 or bf16 (got %q)", opts.DType)
+			if opts.Format == "gguf" {
+				if _, err := gguf.ParseMix(opts.DType); err != nil {
+					return badInput("--dtype: %v", err)
+				}
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return runExport(opts)
+			return run(opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Model, "model", "", "checkpoint folder")
 	cmd.Flags().StringVar(&opts.Format, "format", "gguf", "output format: gguf")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "file to write")
-	cmd.Flags().StringVar(&opts.DType, "dtype", "f32", "tensor type: f32, f16 or bf16")
+	cmd.Flags().StringVar(&opts.DType, "dtype", "f32", "tensor type or llama.cpp mix: "+strings.Join(gguf.MixNames(), ", "))
 	return cmd
 }
 
-var ggufTypes = map[string]uint32{"f32": gguf.TypeF32, "f16": gguf.TypeF16, "bf16": gguf.TypeBF16}
+// exportFormats maps --format to its exporter (one line per format).
+var exportFormats = map[string]func(*ExportOptions) error{
+	"gguf": runExport,
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 func runExport(opts *ExportOptions) error {
+	mix, err := gguf.ParseMix(opts.DType)
+	if err != nil {
+		return badInput("--dtype: %v", err)
+	}
 	m, w, err := graph.LoadModel(opts.Model)
 	if err != nil {
 		return err
 	}
-	kvs, ts, err := graph.GGUFLlama(m, w, ggufTypes[strings.ToLower(opts.DType)], filepath.Base(filepath.Clean(opts.Model)))
+	kvs, ts, err := graph.GGUFExport(m, w, mix, filepath.Base(filepath.Clean(opts.Model)))
 	if err != nil {
 		return err
 	}
@@ -75,6 +100,6 @@ func runExport(opts *ExportOptions) error {
 	if err := gguf.WriteFile(opts.Out, append(kvs, tkv...), ts); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.f.stderr, "wrote %s: %d tensors, %d metadata keys\n", opts.Out, len(ts), len(kvs)+len(tkv)+1)
+	fmt.Fprintf(opts.f.stderr, "wrote %s (%s): %d tensors, %d metadata keys\n", opts.Out, mix.Name, len(ts), len(kvs)+len(tkv)+1)
 	return nil
 }

@@ -26,9 +26,10 @@ func newImportCmd(f *factory, runF func(*ImportOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import --format gguf --in FILE --out DIR",
 		Short: "Import a model from another format into an HF checkpoint folder (GGUF from llama.cpp)",
-		Long: `import converts a llama-architecture GGUF file with F32, F16 or BF16 tensors (quantized ones are refused)
-into config.json, model.safetensors (float32, HF names, q/k rows back in HF's layout) and, for GPT-2-style
-byte-level BPE vocabularies, tokenizer.json and tokenizer_config.json.`,
+		Long: `import converts a GGUF file (llama, qwen2, ...: every architecture hift exports) into config.json,
+model.safetensors (float32, HF names, q/k rows back in HF's layout; Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/Q4_K/Q5_K/Q6_K
+tensors dequantized, so a quantized model can be fine-tuned again) and, for GPT-2-style byte-level BPE
+vocabularies, tokenizer.json and tokenizer_config.json. A tensor hift cannot place is an error, never dropped.`,
 		Example: `  hift import --format gguf --in tiny.gguf --out /tmp/tiny-hf`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -56,7 +57,7 @@ func runImport(opts *ImportOptions) error {
 		return err
 	}
 	defer g.Close()
-	cfg, weights, err := graph.LlamaFromGGUF(g)
+	cfg, weights, err := graph.GGUFImport(g)
 	if err != nil {
 		return err
 	}
