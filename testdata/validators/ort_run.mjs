@@ -1,0 +1,57 @@
+// Runs an ONNX model with onnxruntime-node (its bundled CPU libonnxruntime) and prints the outputs as JSON.
+//
+//   node ort_run.mjs request.json
+//
+// request.json: {"model": "/path/model.onnx", "runs": [{"inputs": {NAME: {"type": "int64"|"float32",
+// "dims": [...], "data": [...]} | {"prev": OUTPUT_NAME}}, "outputs": [NAMES to print; all when absent]}]}
+// An input {"prev": "present.0.key"} feeds the named output of the previous run (cached generation).
+// Prints {"inputs": [session input names], "outputs": [session output names], "runs": [{NAME: {"type",
+// "dims", "data"}}]}.
+import * as ort from 'onnxruntime-node';
+import { readFileSync } from 'node:fs';
+
+const req = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const session = await ort.InferenceSession.create(req.model, {
+  executionProviders: ['cpu'],
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+});
+
+function toTensor(v) {
+  const size = v.dims.reduce((a, b) => a * b, 1);
+  if (v.data.length !== size) throw new Error(`input has ${v.data.length} values for dims ${v.dims}`);
+  switch (v.type) {
+    case 'int64': return new ort.Tensor('int64', BigInt64Array.from(v.data.map(BigInt)), v.dims);
+    case 'float32': return new ort.Tensor('float32', Float32Array.from(v.data), v.dims);
+    default: throw new Error(`unsupported input type ${v.type}`);
+  }
+}
+
+function fromTensor(t) {
+  const data = t.type === 'int64' ? Array.from(t.data, Number) : Array.from(t.data);
+  return { type: t.type, dims: t.dims, data };
+}
+
+const results = [];
+let prev = null;
+for (const [i, run] of req.runs.entries()) {
+  const feeds = {};
+  for (const [name, v] of Object.entries(run.inputs)) {
+    if (v.prev !== undefined) {
+      if (!prev || !prev[v.prev]) throw new Error(`run ${i}: input ${name}: previous run has no output ${v.prev}`);
+      feeds[name] = prev[v.prev];
+    } else {
+      feeds[name] = toTensor(v);
+    }
+  }
+  const out = await session.run(feeds);
+  const keep = run.outputs ?? Object.keys(out);
+  const printed = {};
+  for (const name of keep) {
+    if (!out[name]) throw new Error(`run ${i}: no output ${name}`);
+    printed[name] = fromTensor(out[name]);
+  }
+  results.push(printed);
+  prev = out;
+}
+process.stdout.write(JSON.stringify({ inputs: session.inputNames, outputs: session.outputNames, runs: results }));
