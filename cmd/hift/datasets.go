@@ -35,11 +35,13 @@ type DataFlags struct {
 	SkipBadRows   bool
 	MaxRows       int
 	Cache         string
+	Split         string // Hugging Face datasets folder: the split to read (data/source.go)
+	TextPerLine   bool   // text files: one example per line instead of per file
 }
 
 func (d *DataFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVar(&d.Tokenizer, "tokenizer", "", "tokenizer folder, tokenizer.json or tokenizer.model (default: the model folder)")
-	fl.StringVar(&d.Format, "data-format", "", "jsonl, csv, tsv or parquet (default: from the file extension)")
+	fl.StringVar(&d.Format, "data-format", "", "jsonl, json, csv, tsv, parquet or text (default: from the file extension; .gz/.zst are decompressed)")
 	fl.IntVar(&d.SeqLen, "seq-len", 128, "tokens per example (causal LM text is packed into blocks of this length)")
 	fl.StringVar(&d.TextField, "text-field", "text", "column with the text (causal LM, classification, multiple-choice context)")
 	fl.StringVar(&d.TextPairField, "text-pair-field", "", "column with the second text of a classification pair")
@@ -58,6 +60,8 @@ func (d *DataFlags) bind(fl *pflag.FlagSet) {
 	fl.IntVar(&d.DocStride, "doc-stride", 32, "extractive QA: context tokens shared by consecutive windows of a long context")
 	fl.BoolVar(&d.SkipBadRows, "skip-bad-rows", false, "skip and count rows that cannot be formatted instead of stopping")
 	fl.IntVar(&d.MaxRows, "max-rows", 0, "read at most N rows (0 = all)")
+	fl.StringVar(&d.Split, "split", "", "Hugging Face datasets folder (data/train-*.parquet, train/*.jsonl, ...): the split to read (default train)")
+	fl.BoolVar(&d.TextPerLine, "text-per-line", false, "plain .txt data: every non-empty line is a document (default: one document per file)")
 	fl.StringVar(&d.Cache, "data-cache", "", "write the formatted token columns to this folder and memory-map them (datasets larger than RAM)")
 }
 
@@ -96,7 +100,7 @@ func (d *DataFlags) load(path, modelDir string, m *graph.Model, log func(format 
 			label2id[name] = id
 		}
 	}
-	rows, err := data.OpenRows(path, d.Format)
+	rows, err := data.OpenSource(path, data.SourceOptions{Format: d.Format, Split: d.Split, TextPerLine: d.TextPerLine, TextField: d.TextField})
 	if err != nil {
 		return nil, err
 	}

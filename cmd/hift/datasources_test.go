@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var rowsRE = regexp.MustCompile(`: (\d+) rows → (\d+) examples`)
+
+// TestDataSources: `--data` takes a folder of .txt files (one document per file, or --text-per-line), a
+// gzip-compressed JSON array, and a Hugging Face datasets folder with --split; each is evaluated end to end.
+func TestDataSources(t *testing.T) {
+	lm := tinyModel(t, "LlamaForCausalLM", "")
+	dir := t.TempDir()
+	put := func(p string, b []byte) {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	docs := filepath.Join(dir, "docs")
+	put(filepath.Join(docs, "a.txt"), []byte("Light is refracted by a prism.\nColours differ in refrangibility.\n"))
+	put(filepath.Join(docs, "b.txt"), []byte("Bodies attract one another.\n"))
+	put(filepath.Join(docs, "more", "c.txt"), []byte("Rays of light\n\nare reflected.\n"))
+	var gzbuf bytes.Buffer
+	zw := gzip.NewWriter(&gzbuf)
+	zw.Write([]byte(`[{"text": "Light is refracted."}, {"text": "Bodies attract."}]`))
+	zw.Close()
+	arr := filepath.Join(dir, "rows.json.gz")
+	put(arr, gzbuf.Bytes())
+	hf := filepath.Join(dir, "hfds")
+	put(filepath.Join(hf, "data", "train-00000-of-00001.jsonl"), []byte(`{"text":"a"}`+"\n"+`{"text":"b"}`+"\n"))
+	put(filepath.Join(hf, "data", "test-00000-of-00001.jsonl"), []byte(`{"text":"Light is refracted by a prism."}`+"\n"))
+
+	for _, c := range []struct {
+		name string
+		args []string
+		rows string
+	}{
+		{"txt folder", []string{"--data", docs}, "3"},
+		{"txt per line", []string{"--data", docs, "--text-per-line"}, "5"},
+		{"json array gz", []string{"--data", arr}, "2"},
+		{"hf split", []string{"--data", hf, "--split", "test"}, "1"},
+	} {
+		code, _, stderr := runCLI(t, append([]string{"eval", "--model", lm, "--seq-len", "8", "--batch-size", "2"}, c.args...)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.name, code, stderr)
+		}
+		m := rowsRE.FindStringSubmatch(stderr)
+		if m == nil || m[1] != c.rows {
+			t.Errorf("%s: want %s rows read, log:\n%s", c.name, c.rows, stderr)
+		}
+	}
+	code, _, stderr := runCLI(t, "eval", "--model", lm, "--data", hf, "--split", "validation")
+	if code == 0 || !strings.Contains(stderr, `no split "validation"`) || !strings.Contains(stderr, "test, train") {
+		t.Errorf("missing split: exit %d: %s", code, stderr)
+	}
+}
