@@ -15,10 +15,11 @@ import (
 
 // ortValue is a tensor in ort_run.mjs's JSON.
 type ortValue struct {
-	Type string    `json:"type,omitempty"`
-	Dims []int     `json:"dims,omitempty"`
-	Data []float64 `json:"data,omitempty"`
-	Prev string    `json:"prev,omitempty"`
+	Type   string    `json:"type,omitempty"`
+	Dims   []int     `json:"dims,omitempty"`
+	Data   []float64 `json:"data"`
+	Prev   string    `json:"prev,omitempty"`
+	Greedy string    `json:"greedy,omitempty"`
 }
 
 type ortRunReq struct {

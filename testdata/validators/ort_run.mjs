@@ -4,7 +4,8 @@
 //
 // request.json: {"model": "/path/model.onnx", "runs": [{"inputs": {NAME: {"type": "int64"|"float32",
 // "dims": [...], "data": [...]} | {"prev": OUTPUT_NAME}}, "outputs": [NAMES to print; all when absent]}]}
-// An input {"prev": "present.0.key"} feeds the named output of the previous run (cached generation).
+// An input {"prev": "present.0.key"} feeds the named output of the previous run (cached generation), and
+// {"greedy": "logits"} the greedy next tokens [B, 1] (argmax of that output's last position, [B, T, V]).
 // Prints {"inputs": [session input names], "outputs": [session output names], "runs": [{NAME: {"type",
 // "dims", "data"}}]}.
 import * as ort from 'onnxruntime-node';
@@ -37,7 +38,19 @@ let prev = null;
 for (const [i, run] of req.runs.entries()) {
   const feeds = {};
   for (const [name, v] of Object.entries(run.inputs)) {
-    if (v.prev !== undefined) {
+    if (v.greedy !== undefined) {
+      const t = prev && prev[v.greedy];
+      if (!t) throw new Error(`run ${i}: input ${name}: previous run has no output ${v.greedy}`);
+      const [B, T, V] = t.dims;
+      const ids = new BigInt64Array(B);
+      for (let b = 0; b < B; b++) {
+        const off = (b * T + T - 1) * V;
+        let best = 0;
+        for (let j = 1; j < V; j++) if (t.data[off + j] > t.data[off + best]) best = j;
+        ids[b] = BigInt(best);
+      }
+      feeds[name] = new ort.Tensor('int64', ids, [B, 1]);
+    } else if (v.prev !== undefined) {
       if (!prev || !prev[v.prev]) throw new Error(`run ${i}: input ${name}: previous run has no output ${v.prev}`);
       feeds[name] = prev[v.prev];
     } else {
