@@ -17,6 +17,7 @@ var signedFlags = map[string]bool{"seed": true}
 // unknown commands, unknown flags, wrong argument counts, and flag values that are not finite numbers (float
 // flags, checked in float32, the precision of training) or negative counts.
 func installUsageChecks(root *cobra.Command) {
+	root.SuggestionsMinimumDistance = 2
 	root.Args = func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return nil
@@ -26,6 +27,10 @@ func installUsageChecks(root *cobra.Command) {
 			msg += fmt.Sprintf("; did you mean %q?", s[0])
 		}
 		return usageError{fmt.Errorf("%s (see hift --help)", msg)}
+	}
+	if root.RunE == nil && root.Run == nil {
+		// Runnable, so cobra validates its arguments (above) instead of printing help for any word.
+		root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		msg := err.Error()
