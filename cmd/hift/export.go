@@ -19,6 +19,7 @@ type ExportOptions struct {
 	Format string
 	Out    string
 	DType  string
+	ONNX   ONNXExportFlags // --format onnx only (export_onnx.go)
 }
 
 func newExportCmd(f *factory, runF func(*ExportOptions) error) *cobra.Command {
@@ -59,12 +60,14 @@ file one at a time.`,
 	cmd.Flags().StringVar(&opts.Format, "format", "gguf", "output format: gguf")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "file to write")
 	cmd.Flags().StringVar(&opts.DType, "dtype", "f32", "tensor type or llama.cpp mix: "+strings.Join(gguf.MixNames(), ", "))
+	addONNXExportFlags(cmd, &opts.ONNX)
 	return cmd
 }
 
 // exportFormats maps --format to its exporter (one line per format).
 var exportFormats = map[string]func(*ExportOptions) error{
 	"gguf": runExport,
+	"onnx": runExportONNX,
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -36,6 +36,9 @@ vocabularies, tokenizer.json and tokenizer_config.json. A tensor hift cannot pla
 			if opts.In == "" || opts.Out == "" {
 				return badInput("import needs --in and --out")
 			}
+			if opts.Format == "onnx" && runF == nil {
+				return runImportONNX(opts)
+			}
 			if opts.Format != "gguf" {
 				return badInput("--format must be gguf (got %q)", opts.Format)
 			}
