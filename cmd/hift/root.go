@@ -78,7 +78,7 @@ XLA through a PJRT plugin (e.g. jax's xla_cuda_plugin.so). Nothing is ever downl
 		newExportCmd(f, nil),
 		newImportCmd(f, nil),
 		newBenchCmd(f), newPlanCmd(f, nil),
-		newConvertCmd(f, nil),
+		newConvertCmd(f, nil), newPlotCmd(f, nil),
 	)
 	installUsageChecks(root)
 	return root
