@@ -58,6 +58,9 @@ func (o *TrainOptions) checkOutputPlacement(baseModel string) error {
 		}
 		return badInput("--output %s %s %s %s: writing there could destroy the input; choose another folder", out, rel, in.flag, in.path)
 	}
+	if err := outdir.Busy(out); err != nil {
+		return err
+	}
 	names, err := outdir.Contents(out)
 	if err != nil {
 		return err
