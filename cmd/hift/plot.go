@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hift-go/hift/report"
 	"github.com/spf13/cobra"
@@ -12,9 +13,10 @@ import (
 
 // PlotOptions are the flags of `hift plot`.
 type PlotOptions struct {
-	f       *factory
-	Metrics string
-	Out     string
+	f           *factory
+	Metrics     string
+	Out         string
+	TensorBoard string
 }
 
 func newPlotCmd(f *factory, runF func(*PlotOptions) error) *cobra.Command {
@@ -26,9 +28,12 @@ func newPlotCmd(f *factory, runF func(*PlotOptions) error) *cobra.Command {
 draws three stacked panels over the steps: the training loss (raw and smoothed as TensorBoard smooths it) with
 the evaluation loss, the learning rate, and the gradient norm of the active HiFT group (log scale). Dashed
 vertical lines mark where each HiFT cycle starts, i.e. where every group has been updated once. The format
-follows --out's extension (.svg or .png); the default is metrics.svg beside the metrics file.`,
+follows --out's extension (.svg or .png); the default is metrics.svg beside the metrics file.
+
+--tensorboard DIR also writes the metrics as a TensorBoard event file in DIR (tags as HF Trainer writes them:
+train/loss, train/learning_rate, train/grad_norm, eval/loss, ...), for ` + "`tensorboard --logdir DIR`" + `.`,
 		Example: `  hift plot out/metrics.jsonl --out loss.png
-  hift plot out`,
+  hift plot out --tensorboard out/runs`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Metrics = args[0]
@@ -47,6 +52,7 @@ follows --out's extension (.svg or .png); the default is metrics.svg beside the 
 			return runPlot(opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.TensorBoard, "tensorboard", "", "also write a TensorBoard event file into this folder")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "chart to write: FILE.svg or FILE.png (default: metrics.svg beside the metrics)")
 	return cmd
 }
@@ -58,6 +64,13 @@ func runPlot(o *PlotOptions) error {
 	}
 	if err := report.Plot(m, o.Out); err != nil {
 		return err
+	}
+	if o.TensorBoard != "" {
+		ev, err := report.WriteTensorBoard(m, o.TensorBoard, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.f.stderr, "wrote %s\n", ev)
 	}
 	fmt.Fprintf(o.f.stderr, "wrote %s: %d steps, %d evaluations, %d HiFT cycle(s)\n", o.Out, len(m.Steps), len(m.Evals), len(m.CycleStarts())+boolInt(len(m.Steps) > 0))
 	return nil

@@ -19,7 +19,7 @@ func TestPlotCommand(t *testing.T) {
 	b.WriteString(`{"step":20,"eval_examples":4,"eval_loss":2.2}` + "\n")
 	metrics := filepath.Join(dir, "metrics.jsonl")
 	os.WriteFile(metrics, []byte(b.String()), 0o644)
-	code, _, stderr := runCLI(t, "plot", dir)
+	code, _, stderr := runCLI(t, "plot", dir, "--tensorboard", filepath.Join(dir, "runs"))
 	if code != 0 {
 		t.Fatalf("plot: exit %d: %s", code, stderr)
 	}
@@ -29,6 +29,9 @@ func TestPlotCommand(t *testing.T) {
 	svg, err := os.ReadFile(filepath.Join(dir, "metrics.svg"))
 	if err != nil || !strings.Contains(string(svg), "learning rate") || !strings.Contains(string(svg), "4 groups per cycle") {
 		t.Errorf("metrics.svg: %v (%d bytes)", err, len(svg))
+	}
+	if ev, _ := filepath.Glob(filepath.Join(dir, "runs", "events.out.tfevents.*")); len(ev) != 1 {
+		t.Errorf("--tensorboard wrote %v, want one event file", ev)
 	}
 	for _, c := range []struct {
 		args []string
