@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -76,7 +77,8 @@ func runExportONNX(opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	w = nil // the initializers hold their own copy
+	w = nil              // the initializers hold their own copy:
+	debug.FreeOSMemory() // give the float32 weights back before the model is serialized (peak −1 copy)
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -131,7 +133,7 @@ func copyONNXSideFiles(in, out string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("export: %w", err)
 		}
-		if err := writeFileAtomic(filepath.Join(out, name), data); err != nil {
+		if err := writeSideFile(filepath.Join(out, name), data); err != nil {
 			return nil, fmt.Errorf("export: %w", err)
 		}
 		copied = append(copied, name)
@@ -153,4 +155,12 @@ func summarizeNames(names []string) string {
 		return strings.Join(names, ", ")
 	}
 	return fmt.Sprintf("%s, … (%d more)", strings.Join(names[:6], ", "), len(names)-6)
+}
+
+// writeSideFile writes a copied config/tokenizer file atomically with the usual 0644 permissions.
+func writeSideFile(path string, data []byte) error {
+	if err := writeFileAtomic(path, data); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o644)
 }

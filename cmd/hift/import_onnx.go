@@ -48,7 +48,7 @@ func runImportONNX(opts *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(opts.Out, "config.json"), cj); err != nil {
+	if err := writeSideFile(filepath.Join(opts.Out, "config.json"), cj); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
 	var copied []string
@@ -60,7 +60,7 @@ func runImportONNX(opts *ImportOptions) error {
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
-		if err := writeFileAtomic(filepath.Join(opts.Out, name), data); err != nil {
+		if err := writeSideFile(filepath.Join(opts.Out, name), data); err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
 		copied = append(copied, name)

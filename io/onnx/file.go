@@ -177,6 +177,9 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("onnx: writing %s: %w", path, err)
 	}
+	if err = os.Chmod(tmp, 0o644); err != nil {
+		return fmt.Errorf("onnx: %w", err)
+	}
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("onnx: %w", err)
 	}
