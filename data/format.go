@@ -128,7 +128,7 @@ func BuildDataset(rows RowReader, tok Tokenizer, o FormatOptions) (*TensorDatase
 		}
 		if err == nil {
 			st.Rows++
-			err = b.add(row, &st)
+			err = b.addGuarded(row, &st)
 			if err != nil {
 				err = fmt.Errorf("data %s: row %d: %w", rows.Path(), rows.Line(), err)
 			} else if ferr := b.maybeFlush(); ferr != nil {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -89,12 +90,12 @@ func OpenRows(path, format string) (RowReader, error) {
 			f.Close()
 			return nil, fmt.Errorf("data %s: %w", path, err)
 		}
-		pf, err := parquet.OpenFile(f, st.Size())
+		r, n, err := openParquet(f, st.Size())
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("data %s: not a readable parquet file: %w", path, err)
 		}
-		return &parquetReader{f: f, r: parquet.NewReader(pf), path: path, n: pf.NumRows()}, nil
+		return &parquetReader{f: f, r: r, path: path, n: n}, nil
 	}
 	f.Close()
 	return nil, fmt.Errorf("data %s: unknown format %q", path, format)
@@ -117,6 +118,9 @@ func (j *jsonlReader) Next() (Row, error) {
 			return nil, fmt.Errorf("data %s: line %d: %w", j.path, j.line+1, err)
 		}
 		j.line++
+		if !utf8.Valid(b) {
+			return nil, fmt.Errorf("data %s: line %d: not valid UTF-8 (byte %d is 0x%02x)", j.path, j.line, invalidAt(b), b[invalidAt(b)])
+		}
 		s := strings.TrimSpace(string(b))
 		if s == "" {
 			continue
@@ -130,6 +134,18 @@ func (j *jsonlReader) Next() (Row, error) {
 		normalizeNumbers(row)
 		return row, nil
 	}
+}
+
+// invalidAt returns the offset of the first byte of b that is not valid UTF-8.
+func invalidAt(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return 0
 }
 
 // normalizeNumbers turns json.Number into int64 when integral, else float64, recursively.
@@ -192,7 +208,24 @@ func (c *csvReader) Next() (Row, error) {
 	for i, h := range c.header {
 		row[h] = rec[i]
 	}
+	if err := checkUTF8("", row); err != nil {
+		return nil, fmt.Errorf("data %s: record %d: %w", c.path, c.line, err)
+	}
 	return row, nil
+}
+
+// openParquet opens a parquet file, turning a panic of the parquet library on a malformed file into an error.
+func openParquet(f *os.File, size int64) (r *parquet.Reader, n int64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, n, err = nil, 0, fmt.Errorf("%v", p)
+		}
+	}()
+	pf, err := parquet.OpenFile(f, size)
+	if err != nil {
+		return nil, 0, err
+	}
+	return parquet.NewReader(pf), pf.NumRows(), nil
 }
 
 type parquetReader struct {
@@ -218,6 +251,9 @@ func (p *parquetReader) Next() (row Row, err error) {
 		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
+		return nil, fmt.Errorf("data %s: row %d: %w", p.path, p.line, err)
+	}
+	if err := checkUTF8("", Row(m)); err != nil {
 		return nil, fmt.Errorf("data %s: row %d: %w", p.path, p.line, err)
 	}
 	return Row(m), nil

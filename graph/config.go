@@ -175,3 +175,33 @@ func positive(path string, fields map[string]int) error {
 	}
 	return nil
 }
+
+// IntField returns an integer top-level field of the config (false when absent, null or not an integer).
+func (c *Config) IntField(key string) (int, bool) {
+	v, ok := c.Raw[key]
+	if !ok {
+		return 0, false
+	}
+	var n json.Number
+	if json.Unmarshal(v, &n) != nil {
+		return 0, false
+	}
+	i, err := n.Int64()
+	return int(i), err == nil
+}
+
+// PositionLimit returns the longest sequence the model's positions support, from max_position_embeddings
+// (n_positions for GPT-2; RoBERTa-style models lose pad_token_id+1 positions to their offset), or 0 when the
+// config does not say.
+func (c *Config) PositionLimit() int {
+	for _, key := range []string{"max_position_embeddings", "n_positions", "n_ctx"} {
+		if n, ok := c.IntField(key); ok && n > 0 {
+			if slices.Contains([]string{"roberta", "xlm-roberta", "camembert"}, c.ModelType) {
+				pad, _ := c.IntField("pad_token_id")
+				n -= pad + 1
+			}
+			return n
+		}
+	}
+	return 0
+}

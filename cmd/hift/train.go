@@ -371,14 +371,23 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 			logf("warning: %s (--allow-data-change)\n", diff)
 		}
 	}
+	if err := checkSeqLen(m.Config, opts.Data, opts.DataFlags.SeqLen); err != nil {
+		return err
+	}
 	ds, err := opts.DataFlags.load(opts.Data, modelDir, m, logf)
 	if err != nil {
+		return err
+	}
+	if ds, err = opts.checkDataset(m.Config, ds, logf); err != nil {
 		return err
 	}
 	var evalDS *data.TensorDataset
 	switch {
 	case opts.EvalData != "":
 		if evalDS, err = opts.DataFlags.load(opts.EvalData, modelDir, m, logf); err != nil {
+			return err
+		}
+		if evalDS, err = opts.checkDataset(m.Config, evalDS, logf); err != nil {
 			return err
 		}
 	case opts.EvalSplit > 0:
