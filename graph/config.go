@@ -25,7 +25,7 @@ type Config struct {
 	Raw map[string]json.RawMessage
 }
 
-// LoadConfig reads config.json from a checkpoint folder or a file path.
+// LoadConfig reads config.json from a checkpoint folder or a file path and checks its sizes (CheckSizes).
 func LoadConfig(path string) (*Config, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, "config.json")
@@ -34,7 +34,14 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return ParseConfig(data, path)
+	c, err := ParseConfig(data, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.CheckSizes(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // ParseConfig parses config.json bytes; path is used in error messages only.
@@ -204,4 +211,84 @@ func (c *Config) PositionLimit() int {
 		}
 	}
 	return 0
+}
+
+// Sizes are the dimensions every family's config sets under one of its names (0 when absent).
+type Sizes struct {
+	Layers, Hidden, Heads, KVHeads, Intermediate, Vocab, HeadDim int
+}
+
+// firstInt returns the first of keys the config sets as an integer.
+func (c *Config) firstInt(keys ...string) (int, string) {
+	for _, k := range keys {
+		if n, ok := c.IntField(k); ok {
+			return n, k
+		}
+	}
+	return 0, ""
+}
+
+// Sizes reads the model dimensions under their HF names (num_hidden_layers/n_layer/num_layers, hidden_size/
+// n_embd/d_model, num_attention_heads/n_head/num_heads, num_key_value_heads, intermediate_size/n_inner/ffn_dim,
+// vocab_size, head_dim).
+func (c *Config) Sizes() Sizes {
+	var s Sizes
+	s.Layers, _ = c.firstInt("num_hidden_layers", "n_layer", "num_layers")
+	s.Hidden, _ = c.firstInt("hidden_size", "n_embd", "d_model")
+	s.Heads, _ = c.firstInt("num_attention_heads", "n_head", "num_heads")
+	s.KVHeads, _ = c.firstInt("num_key_value_heads")
+	s.Intermediate, _ = c.firstInt("intermediate_size", "n_inner", "ffn_dim")
+	s.Vocab, _ = c.firstInt("vocab_size")
+	s.HeadDim, _ = c.firstInt("head_dim")
+	return s
+}
+
+// CheckSizes refuses dimensions that are negative, inconsistent (hidden size not a multiple of the heads, heads
+// not a multiple of the key/value heads) or beyond any real model, naming the config file and the keys. It
+// reads numbers only, so it answers at once for any config.
+func (c *Config) CheckSizes() error {
+	var problems []string
+	for _, k := range []string{"num_hidden_layers", "n_layer", "num_layers", "hidden_size", "n_embd", "d_model", "num_attention_heads",
+		"n_head", "num_heads", "num_key_value_heads", "intermediate_size", "n_inner", "ffn_dim", "vocab_size", "head_dim",
+		"max_position_embeddings", "n_positions"} {
+		if n, ok := c.IntField(k); ok && n < 0 {
+			problems = append(problems, fmt.Sprintf("%s is %d", k, n))
+		} else if ok && n > 1<<31-1 {
+			problems = append(problems, fmt.Sprintf("%s is %d, beyond any model", k, n))
+		}
+	}
+	s := c.Sizes()
+	if s.Heads > 0 && s.Hidden > 0 && s.HeadDim == 0 && s.Hidden%s.Heads != 0 {
+		problems = append(problems, fmt.Sprintf("the hidden size %d is not divisible by the %d attention heads", s.Hidden, s.Heads))
+	}
+	if s.KVHeads > 0 && s.Heads > 0 && s.Heads%s.KVHeads != 0 {
+		problems = append(problems, fmt.Sprintf("the %d attention heads are not divisible by the %d key/value heads", s.Heads, s.KVHeads))
+	}
+	if s.KVHeads > s.Heads && s.Heads > 0 {
+		problems = append(problems, fmt.Sprintf("num_key_value_heads %d is more than num_attention_heads %d", s.KVHeads, s.Heads))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("config: %s: %s", c.Path, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// EstimateParams is the parameter count the dimensions imply (embeddings, an untied head, attention and MLP
+// matrices of every layer), as a float so absurd configs cannot overflow. It needs no model to be built.
+func (c *Config) EstimateParams() float64 {
+	s := c.Sizes()
+	h, l, v := float64(s.Hidden), float64(s.Layers), float64(s.Vocab)
+	inter := float64(s.Intermediate)
+	if inter == 0 {
+		inter = 4 * h
+	}
+	mlp := 2.0
+	if slices.Contains([]string{"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2"}, c.ModelType) {
+		mlp = 3 // gated MLP: gate, up, down
+	}
+	attn := 4 * h * h
+	if s.KVHeads > 0 && s.Heads > 0 {
+		attn = 2*h*h + 2*h*h*float64(s.KVHeads)/float64(s.Heads)
+	}
+	return 2*v*h + l*(attn+mlp*h*inter+4*h)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -39,7 +40,10 @@ type Inspection struct {
 	// Missing and Unexpected are what loading would report by name (shapes and dtypes are not checked here).
 	Missing    []string          `json:"missing,omitempty"`
 	Unexpected []string          `json:"unexpected,omitempty"`
-	Tensors    []TensorRow       `json:"tensors"`
+	// Problems are the tensors whose shape or dtype does not match the config, and a config that cannot
+	// describe the file (more layers than tensors); inspect exits non-zero when there are any.
+	Problems []string    `json:"problems,omitempty"`
+	Tensors  []TensorRow `json:"tensors"`
 	Metadata   map[string]string `json:"metadata,omitempty"`
 }
 
@@ -76,6 +80,13 @@ func Inspect(path string) (*Inspection, error) {
 		cfg, err := LoadConfig(dir)
 		if err == nil {
 			in.ModelType = cfg.ModelType
+			if layers := cfg.Sizes().Layers; layers > len(ck.Names()) {
+				// Checked before building the model, which would list every layer's parameters.
+				err = fmt.Errorf("%s describes %d layers, but the weights hold only %d tensors", cfg.Path, layers, len(ck.Names()))
+				in.Problems = append(in.Problems, err.Error())
+			}
+		}
+		if err == nil {
 			var m *Model
 			if m, err = NewModel(cfg); err == nil {
 				in.Architecture, in.Task = m.Class, m.Task
@@ -86,14 +97,20 @@ func Inspect(path string) (*Inspection, error) {
 						in.Parameters -= int64(info.NumElements())
 					}
 				}
+				specs := map[string]ParamSpec{} // one look-up table: m.Param is a linear search
+				for _, p := range append(append([]ParamSpec(nil), m.Params...), m.Buffers...) {
+					if _, dup := specs[p.Name]; !dup {
+						specs[p.Name] = p
+					}
+				}
 				for _, u := range m.Units {
 					var n int64
 					for _, p := range u.Params {
-						s, _ := m.Param(p)
-						n += int64(s.NumElements())
+						n += int64(specs[p].NumElements())
 					}
 					in.Units = append(in.Units, UnitRow{Name: u.Name, Parameters: n})
 				}
+				in.Problems = append(in.Problems, mismatches(ck, specs, nm.AddedPrefix)...)
 			}
 		}
 		if err != nil {
@@ -103,6 +120,30 @@ func Inspect(path string) (*Inspection, error) {
 		in.ArchError = "no config.json beside the weights"
 	}
 	return in, nil
+}
+
+// mismatches lists the checkpoint tensors whose shape differs from the config's or whose dtype is not a float.
+func mismatches(ck interface {
+	Names() []string
+	Info(string) (safetensors.TensorInfo, bool)
+}, specs map[string]ParamSpec, prefix string) []string {
+	var out []string
+	for _, name := range ck.Names() {
+		spec, ok := specs[name]
+		if !ok {
+			spec, ok = specs[prefix+name]
+		}
+		if !ok {
+			continue
+		}
+		info, _ := ck.Info(name)
+		if !slices.Equal(info.Shape, spec.Shape) {
+			out = append(out, fmt.Sprintf("%s: shape %v in %s, config.json implies %v", name, info.Shape, filepath.Base(info.File), spec.Shape))
+		} else if !info.DType.IsFloat() {
+			out = append(out, fmt.Sprintf("%s: dtype %s in %s, a weight must be floating point", name, info.DType, filepath.Base(info.File)))
+		}
+	}
+	return out
 }
 
 // ToSafetensors converts GoMLX tensors to safetensors records (float32, float64, int64, int32 and bool).

@@ -122,7 +122,8 @@ func closest(word string, candidates []string) string {
 	best, bestD := "", 3
 	for _, c := range candidates {
 		d := editDistance(strings.ToLower(word), strings.ToLower(c))
-		if d < bestD || (best == "" && len(word) >= 3 && strings.HasPrefix(c, word)) {
+		prefix := len(word) >= 3 && len(c) >= 3 && (strings.HasPrefix(c, word) || strings.HasPrefix(word, c))
+		if d < bestD || (best == "" && prefix) {
 			best, bestD = c, d
 		}
 	}

@@ -49,6 +49,9 @@ parameter. It is the cross-implementation check to run against transformers.`,
 }
 
 func runForward(opts *ForwardOptions) error {
+	if err := checkModelFits(opts.Model); err != nil {
+		return err
+	}
 	m, weights, rep, err := graph.LoadModelReport(opts.Model)
 	if err != nil {
 		return err

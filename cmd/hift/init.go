@@ -61,6 +61,9 @@ func runInit(opts *InitOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkFits(cfg, machineMemory()); err != nil {
+		return err
+	}
 	m, err := graph.NewModel(cfg)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -42,14 +43,24 @@ file (no tensor data) and, when config.json is beside it, the detected architect
 	return cmd
 }
 
-func runInspect(opts *InspectOptions) error {
+func runInspect(opts *InspectOptions) (err error) {
 	if strings.EqualFold(filepath.Ext(opts.Path), ".gguf") {
 		return inspectGGUF(opts)
+	}
+	if dir := configDir(opts.Path); dir != "" {
+		if err := checkModelFits(dir); err != nil {
+			return err
+		}
 	}
 	in, err := graph.Inspect(opts.Path)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if len(in.Problems) > 0 && err == nil {
+			err = fmt.Errorf("%s: %d tensor(s) or settings do not match config.json:\n  %s", opts.Path, len(in.Problems), strings.Join(in.Problems, "\n  "))
+		}
+	}()
 	out := opts.f.stdout
 	if opts.JSON {
 		enc := json.NewEncoder(out)
@@ -57,6 +68,9 @@ func runInspect(opts *InspectOptions) error {
 		return enc.Encode(in)
 	}
 	fmt.Fprintf(out, "path:         %s\n", in.Path)
+	for _, p := range in.Problems {
+		fmt.Fprintf(out, "PROBLEM:      %s\n", p)
+	}
 	fmt.Fprintf(out, "files:        %s\n", strings.Join(in.Files, ", "))
 	if in.Architecture != "" {
 		fmt.Fprintf(out, "architecture: %s (model_type %s, task %s)\n", in.Architecture, in.ModelType, in.Task)
@@ -89,6 +103,18 @@ func runInspect(opts *InspectOptions) error {
 	return tw.Flush()
 }
 
+// configDir returns the folder holding config.json beside path (a folder or a weights file), or "".
+func configDir(path string) string {
+	dir := path
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
+		return ""
+	}
+	return dir
+}
+
 // inspectGGUF lists a GGUF file's metadata (arrays summarised) and tensors.
 func inspectGGUF(opts *InspectOptions) error {
 	g, err := gguf.Open(opts.Path)
@@ -96,6 +122,9 @@ func inspectGGUF(opts *InspectOptions) error {
 		return err
 	}
 	defer g.Close()
+	if err := g.CheckData(); err != nil {
+		return err
+	}
 	out := opts.f.stdout
 	if opts.JSON {
 		type tensor struct {

@@ -342,6 +342,9 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 			return badInput("--resume needs --data (the checkpoint does not record its data file)")
 		}
 	}
+	if err := checkModelFits(modelDir); err != nil {
+		return err
+	}
 	if err := opts.checkOutputPlacement(baseModel); err != nil {
 		return err
 	}
