@@ -38,13 +38,13 @@ type Inspection struct {
 	// Ignored are the tensors the loader skips unread (the architecture's IgnoreKeys, e.g. GPT-2's attn.bias).
 	Ignored []string `json:"ignored,omitempty"`
 	// Missing and Unexpected are what loading would report by name (shapes and dtypes are not checked here).
-	Missing    []string          `json:"missing,omitempty"`
-	Unexpected []string          `json:"unexpected,omitempty"`
+	Missing    []string `json:"missing,omitempty"`
+	Unexpected []string `json:"unexpected,omitempty"`
 	// Problems are the tensors whose shape or dtype does not match the config, and a config that cannot
 	// describe the file (more layers than tensors); inspect exits non-zero when there are any.
-	Problems []string    `json:"problems,omitempty"`
-	Tensors  []TensorRow `json:"tensors"`
-	Metadata   map[string]string `json:"metadata,omitempty"`
+	Problems []string          `json:"problems,omitempty"`
+	Tensors  []TensorRow       `json:"tensors"`
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 // UnitRow is one HiFT unit with its parameter count.
