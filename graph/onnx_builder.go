@@ -23,6 +23,7 @@ type onnxBuilder struct {
 	weights map[string]*tensors.Tensor
 	tied    map[string]string
 	dtype   int32 // storage type of ≥ 2-D weights (float32, float16 or bfloat16); 1-D tensors stay float32
+	consume bool  // free each weight tensor once encoded (ONNXOptions.ConsumeWeights)
 	count   int
 }
 
@@ -133,6 +134,10 @@ func (b *onnxBuilder) w(name string) string {
 		panic(err)
 	}
 	b.inits = append(b.inits, tp)
+	if b.consume {
+		t.FinalizeLocal()
+		delete(b.weights, name)
+	}
 	v := name
 	if dt != onnx.Float32 {
 		v = b.op("Cast", []string{name}, attr("to", int64(onnx.Float32)))

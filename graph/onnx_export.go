@@ -24,6 +24,9 @@ type ONNXOptions struct {
 	DType string
 	// Opset is the ai.onnx opset version, 18 (default, as optimum) to 21.
 	Opset int
+	// ConsumeWeights frees each weight tensor as soon as its initializer is encoded and removes it from the
+	// map, so the export never holds the model twice (the CLI sets it; the map is unusable afterwards).
+	ConsumeWeights bool
 }
 
 // ONNX metadata keys hift writes (and reads back on import).
@@ -62,6 +65,7 @@ func ExportONNX(m *Model, weights map[string]*tensors.Tensor, opts ONNXOptions) 
 		}
 	}()
 	b := newONNXBuilder(weights, m.Tied, dt)
+	b.consume = opts.ConsumeWeights
 	var inputs, outputs []*onnx.ValueInfoProto
 	batchSeq := []any{"batch_size", "sequence_length"}
 	var outNames []string
@@ -118,6 +122,8 @@ func ExportONNX(m *Model, weights map[string]*tensors.Tensor, opts ONNXOptions) 
 	for _, n := range all {
 		if _, ok := weights[n]; ok {
 			b.w(n)
+		} else if _, done := b.done[n]; !done {
+			return nil, fmt.Errorf("onnx export: %s: weight %q is not loaded", m.Class, n)
 		}
 	}
 	sort.SliceStable(b.inits, func(i, j int) bool { return b.inits[i].GetName() < b.inits[j].GetName() })

@@ -73,7 +73,7 @@ func runExportONNX(opts *ExportOptions) error {
 	if task != "auto" && m.Task != want {
 		return badInput("--task %s: %s is a %s checkpoint (%s); export it with --task auto, or start a %s head first with `hift train --task`", o.Task, opts.Model, m.Task, m.Class, want)
 	}
-	mp, err := graph.ExportONNX(m, w, graph.ONNXOptions{WithPast: withPast, DType: dtype, Opset: o.Opset})
+	mp, err := graph.ExportONNX(m, w, graph.ONNXOptions{WithPast: withPast, DType: dtype, Opset: o.Opset, ConsumeWeights: true})
 	if err != nil {
 		return err
 	}

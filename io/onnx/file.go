@@ -113,11 +113,40 @@ func Write(path string, m *ModelProto, opts WriteOptions) error {
 			return err
 		}
 	}
-	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("onnx: %s: %w", path, err)
+	return writeAtomic(path, func(w io.Writer) error { return marshalStreamed(w, m) })
+}
+
+// marshalStreamed writes m without building one buffer of the whole model: first m without its initializers,
+// then each initializer as a ModelProto{graph: {initializer: [t]}} record. Protobuf parsers merge repeated
+// occurrences of an embedded message field (the graph) and append repeated fields, so the file parses as m
+// (onnxruntime and Read both do); peak memory is one tensor's encoding instead of the whole model's.
+func marshalStreamed(w io.Writer, m *ModelProto) error {
+	opts := proto.MarshalOptions{Deterministic: true}
+	g := m.GetGraph()
+	if g == nil {
+		return fmt.Errorf("model has no graph")
 	}
-	return writeAtomic(path, func(w io.Writer) error { _, err := w.Write(data); return err })
+	inits := g.Initializer
+	g.Initializer = nil
+	head, err := opts.Marshal(m)
+	g.Initializer = inits
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	var buf []byte // reused: no garbage per tensor
+	for _, t := range inits {
+		buf, err = opts.MarshalAppend(buf[:0], &ModelProto{Graph: &GraphProto{Initializer: []*TensorProto{t}}})
+		if err != nil {
+			return fmt.Errorf("initializer %q: %w", t.GetName(), err)
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writeExternal(path, loc string, m *ModelProto) error {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 )
 
 func testModel(vals []float32) *ModelProto {
@@ -101,5 +103,26 @@ func TestReadBadInput(t *testing.T) {
 	tp.ExternalData = []*StringStringEntryProto{{Key: ptr("location"), Value: ptr("../../etc/passwd")}}
 	if _, err := TensorFloat32(tp, dir); err == nil || !strings.Contains(err.Error(), "relative") {
 		t.Fatalf("escaping location: err = %v", err)
+	}
+}
+
+// TestStreamedMarshal: the initializer-by-initializer file parses back to the same ModelProto (nodes, inputs,
+// metadata, initializers in order).
+func TestStreamedMarshal(t *testing.T) {
+	m := testModel([]float32{1, 2, 3})
+	m.Graph.Node = []*NodeProto{{OpType: ptr("Identity"), Input: []string{"x"}, Output: []string{"y"}}}
+	m.MetadataProps = []*StringStringEntryProto{{Key: ptr("k"), Value: ptr("v")}}
+	m.Graph.Initializer = append(m.Graph.Initializer, Float32Tensor("third", []int{1}, []float32{9}))
+	want := proto.Clone(m)
+	path := filepath.Join(t.TempDir(), "m.onnx")
+	if err := Write(path, m, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got, want) {
+		t.Fatalf("read back differs:\n got %v\nwant %v", got, want)
 	}
 }
