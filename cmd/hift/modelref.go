@@ -3,9 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"slices"
+	"strings"
 
-	"github.com/hift-go/hift/bench"
 	"github.com/hift-go/hift/io/hfcache"
 	"github.com/spf13/cobra"
 )
@@ -14,15 +13,19 @@ import (
 // (org/name[@revision]) found in the local cache.
 var modelRefFlags = []string{"model", "tokenizer"}
 
-// prepareCommand runs before every command (root's PersistentPreRunE): it resolves hub ids in --model and
-// --tokenizer to snapshot folders of the local Hugging Face cache, so each command sees a plain folder.
+// prepareCommand runs before every command (root's PersistentPreRunE): it applies a --config file, then
+// resolves hub ids in --model and --tokenizer to snapshot folders of the local Hugging Face cache, so each
+// command sees plain flags and folders.
 func prepareCommand(cmd *cobra.Command) error {
+	if err := applyConfigFile(cmd); err != nil { // config.go: --config FILE sets the flags not given
+		return err
+	}
 	return resolveModelFlags(cmd, nil)
 }
 
 // resolveModelFlags rewrites each set modelRefFlags flag of cmd that is not a local path but a cached hub id to
-// the snapshot folder; roots nil means the cache folders of the environment. A local path always wins; a
-// built-in model name of plan/bench is kept when the cache does not hold it.
+// the snapshot folder; roots nil means the cache folders of the environment. A local path always wins; a bare
+// name (gpt2, or a built-in model of plan/bench) is used from the cache when there, else left as it is.
 func resolveModelFlags(cmd *cobra.Command, roots []string) error {
 	for _, name := range modelRefFlags {
 		fl := cmd.Flags().Lookup(name)
@@ -32,8 +35,8 @@ func resolveModelFlags(cmd *cobra.Command, roots []string) error {
 		spec := fl.Value.String()
 		path, ok, err := hfcache.Resolve(spec, roots)
 		if err != nil {
-			if slices.Contains(bench.BuiltinNames(), spec) {
-				continue
+			if !strings.Contains(spec, "/") {
+				continue // a bare name (a built-in bench model, a missing folder): the command reports it
 			}
 			if errors.Is(err, hfcache.ErrNotCached) {
 				return badInput("--%s %w", name, err)

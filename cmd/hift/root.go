@@ -81,6 +81,7 @@ XLA through a PJRT plugin (e.g. jax's xla_cuda_plugin.so). Nothing is ever downl
 		newConvertCmd(f, nil), newPlotCmd(f, nil),
 	)
 	installUsageChecks(root)
+	installConfigFlags(root) // config.go: --config FILE and --print-config on every command
 	return root
 }
 
