@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/hift-go/hift/report"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
@@ -20,7 +22,8 @@ const RunConfigFile = "hift_config.yaml"
 // installConfigFlags gives every runnable command without a --config of its own (init has one: the HF
 // config.json) the flags --config FILE (YAML or JSON: every flag is a key of the same name) and
 // --print-config (print the effective settings as YAML and stop). Commands with an --output folder get
-// hift_config.yaml written into it, and into its checkpoint-*/ folders, after a successful run.
+// --report-to, and after a successful run hift_config.yaml in the folder and its checkpoint-*/ folders,
+// metrics.svg (report.Plot) and, with --report-to tensorboard, TensorBoard events in OUTPUT/runs.
 func installConfigFlags(root *cobra.Command) {
 	for _, c := range root.Commands() {
 		installConfigFlags(c)
@@ -29,6 +32,9 @@ func installConfigFlags(root *cobra.Command) {
 		}
 		c.Flags().String("config", "", "read flags from this YAML or JSON file (keys are flag names; the command line wins)")
 		c.Flags().Bool("print-config", false, "print the effective settings as YAML (a valid --config file) and exit")
+		if c.Flags().Lookup("output") != nil && c.Flags().Lookup("report-to") == nil {
+			c.Flags().String("report-to", "none", "after the run also write: tensorboard (event files in OUTPUT/runs), or none")
+		}
 		run := c.RunE
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			if p, _ := cmd.Flags().GetBool("print-config"); p {
@@ -39,10 +45,16 @@ func installConfigFlags(root *cobra.Command) {
 				_, err = cmd.OutOrStdout().Write(b)
 				return err
 			}
+			if r, _ := cmd.Flags().GetString("report-to"); r != "none" && r != "tensorboard" && r != "" {
+				return badInput("--report-to must be tensorboard or none (got %q)", r)
+			}
 			if err := run(cmd, args); err != nil {
 				return err
 			}
-			return writeRunConfig(cmd)
+			if err := writeRunConfig(cmd); err != nil {
+				return err
+			}
+			return writeRunReports(cmd)
 		}
 	}
 }
@@ -221,6 +233,37 @@ func writeRunConfig(cmd *cobra.Command) error {
 		if err := writeFileAtomic(filepath.Join(d, RunConfigFile), b); err != nil {
 			return fmt.Errorf("config: %w", err)
 		}
+	}
+	return nil
+}
+
+// writeRunReports draws OUTPUT/metrics.svg from OUTPUT/metrics.jsonl after a run and, with --report-to
+// tensorboard, writes the metrics as a TensorBoard event file into OUTPUT/runs.
+func writeRunReports(cmd *cobra.Command) error {
+	fl := cmd.Flags().Lookup("output")
+	if fl == nil || fl.Value.String() == "" {
+		return nil
+	}
+	out := fl.Value.String()
+	metrics := filepath.Join(out, report.MetricsFile)
+	if _, err := os.Stat(metrics); err != nil {
+		return nil
+	}
+	m, err := report.ReadMetrics(metrics)
+	if err != nil {
+		return err
+	}
+	chart := filepath.Join(out, report.PlotFile)
+	if err := report.Plot(m, chart); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", chart)
+	if r, _ := cmd.Flags().GetString("report-to"); r == "tensorboard" {
+		ev, err := report.WriteTensorBoard(m, filepath.Join(out, "runs"), time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (tensorboard --logdir %s)\n", ev, filepath.Join(out, "runs"))
 	}
 	return nil
 }

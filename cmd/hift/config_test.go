@@ -69,9 +69,19 @@ no-shuffle: true
 
 	// A real run writes hift_config.yaml into the output and each checkpoint.
 	outDir := filepath.Join(dir, "out")
-	code, _, stderr := runCLI(t, "train", "--config", cfg, "--output", outDir, "--save-every", "3", "--steps", "3")
+	code, _, stderr := runCLI(t, "train", "--config", cfg, "--output", outDir, "--save-every", "3", "--steps", "3", "--report-to", "tensorboard")
 	if code != 0 {
 		t.Fatalf("train --config: exit %d: %s", code, stderr)
+	}
+	// The end of the run also draws metrics.svg and writes TensorBoard events.
+	if svg, err := os.ReadFile(filepath.Join(outDir, "metrics.svg")); err != nil || !strings.Contains(string(svg), "learning rate") {
+		t.Errorf("metrics.svg after training: %v", err)
+	}
+	if ev, _ := filepath.Glob(filepath.Join(outDir, "runs", "events.out.tfevents.*")); len(ev) != 1 {
+		t.Errorf("--report-to tensorboard wrote %v", ev)
+	}
+	if code, _, stderr := runCLI(t, "train", "--config", cfg, "--report-to", "wandb", "--no-save"); code != exitBadInput || !strings.Contains(stderr, "--report-to") {
+		t.Errorf("--report-to wandb: exit %d: %s", code, stderr)
 	}
 	for _, d := range []string{outDir, filepath.Join(outDir, "checkpoint-3")} {
 		b, err := os.ReadFile(filepath.Join(d, RunConfigFile))

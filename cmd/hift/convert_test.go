@@ -37,6 +37,16 @@ func TestTorchBinCheckpoint(t *testing.T) {
 		t.Errorf("forward from the .bin checkpoint differs from the safetensors one (%d vs %d bytes)", len(a), len(b))
 	}
 
+	// Training from the .bin checkpoint saves safetensors in the same two-shard layout.
+	trained := filepath.Join(dir, "trained")
+	code, _, stderr := runCLI(t, "train", "--model", binDir, "--data", fx.Path("inputs.safetensors"), "--batch-size", "2", "--steps", "2", "--output", trained)
+	if code != 0 {
+		t.Fatalf("train from .bin: exit %d: %s", code, stderr)
+	}
+	if shards, _ := filepath.Glob(filepath.Join(trained, "model-0000?-of-00002.safetensors")); len(shards) != 2 {
+		t.Errorf("trained output shards %v, want the input's two-shard layout as safetensors", shards)
+	}
+
 	// convert: same tensors, config copied.
 	conv := filepath.Join(dir, "conv")
 	if code, _, stderr := runCLI(t, "convert", "--model", binDir, "--out", conv); code != 0 {
