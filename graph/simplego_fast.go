@@ -36,7 +36,8 @@ import (
 // matrices) goes to the original executor. HIFT_CHECK_DOTGENERAL=1 also runs the original executor on every call
 // and fails the op if the results differ; HIFT_FAST_CPU=0 leaves SimpleGo untouched.
 
-// FastCPUEnv disables the fast CPU kernels when set to "0" (for before/after comparisons).
+// FastCPUEnv disables the fast CPU kernels when set to "0" (for before/after comparisons); "matmul" installs
+// only the DotGeneral hook (to tell the kernels' effects apart).
 const FastCPUEnv = "HIFT_FAST_CPU"
 
 // CheckDotGeneralEnv, when set to "1", compares every fast DotGeneral against SimpleGo's own executor.
@@ -60,6 +61,8 @@ type fastDot struct {
 	fields  atomic.Pointer[dotFields] // field indices for the node-data type seen so far
 	// Calls that ran on sgemm, and calls handed to the original executor.
 	fast, fallback atomic.Int64
+	// ew are the elementwise and reduction hooks (simplego_fast_ew.go).
+	ew *fastEW
 }
 
 // dotFields are the indices of the fields read from SimpleGo's dotGeneralNodeData.
@@ -109,6 +112,13 @@ func installFastCPU() (*fastDot, error) {
 	fd := &fastDot{orig: orig, gemm: sgemm.Default(), dataOff: f.Offset}
 	fd.check.Store(os.Getenv(CheckDotGeneralEnv) == "1")
 	simplegoNodeExecutors[backends.OpTypeDotGeneral] = fd.exec
+	if os.Getenv(FastCPUEnv) == "matmul" {
+		return fd, nil // DotGeneral only, for diagnosis
+	}
+	if fd.ew = installFastEW(f.Offset); fd.ew == nil {
+		simplegoNodeExecutors[backends.OpTypeDotGeneral] = orig
+		return nil, fmt.Errorf("fast CPU kernels: simplego.Node has no `shape shapes.Shape` field (GoMLX layout changed)")
+	}
 	return fd, nil
 }
 
@@ -138,6 +148,9 @@ func (fd *fastDot) probe(be *simplego.Backend) (err error) {
 		}
 		if err != nil {
 			simplegoNodeExecutors[backends.OpTypeDotGeneral] = fd.orig
+			if fd.ew != nil {
+				fd.ew.uninstall()
+			}
 		}
 	}()
 	lhsShape := shapes.Make(dtypes.Float32, 2, 5, 3) // [batch, K, M]
@@ -200,7 +213,10 @@ func (fd *fastDot) probe(be *simplego.Backend) (err error) {
 			}
 		}
 	}
-	return nil
+	if fd.ew == nil {
+		return nil
+	}
+	return fd.ew.probe(be)
 }
 
 // exec is the DotGeneral executor installed in SimpleGo's table.
