@@ -25,11 +25,16 @@ const externalAlign = 4096
 
 // Read parses an ONNX model file. External data stays on disk: TensorFloat32/TensorRaw read it from the
 // model's folder when asked. Errors name the file.
-func Read(path string) (m *ModelProto, err error) {
+func Read(path string) (*ModelProto, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}
+	return Parse(data, path)
+}
+
+// Parse decodes an ONNX model from bytes; path names it in errors.
+func Parse(data []byte, path string) (m *ModelProto, err error) {
 	defer func() { // the protobuf runtime should not panic on bad input; guard it anyway
 		if r := recover(); r != nil {
 			m, err = nil, fmt.Errorf("onnx: %s: not a valid ONNX model (protobuf decoder failed: %v)", path, r)

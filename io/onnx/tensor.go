@@ -98,13 +98,14 @@ func TensorFloat32(t *TensorProto, dir string) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, n)
+	var out []float32 // allocated once the data is known to hold n values, so bad dims cannot blow up memory
 	switch dt {
 	case Float32:
 		if raw != nil {
 			if len(raw) != 4*n {
 				return nil, fmt.Errorf("onnx: tensor %q: %d data bytes for %d float32 values", t.GetName(), len(raw), n)
 			}
+			out = make([]float32, n)
 			for i := range out {
 				out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 			}
@@ -113,8 +114,7 @@ func TensorFloat32(t *TensorProto, dir string) ([]float32, error) {
 		if len(t.GetFloatData()) != n {
 			return nil, fmt.Errorf("onnx: tensor %q: %d float_data values for %d elements", t.GetName(), len(t.GetFloatData()), n)
 		}
-		copy(out, t.GetFloatData())
-		return out, nil
+		return append([]float32(nil), t.GetFloatData()...), nil
 	case Float16, BFloat16:
 		conv := safetensors.F16ToF32
 		if dt == BFloat16 {
@@ -124,6 +124,7 @@ func TensorFloat32(t *TensorProto, dir string) ([]float32, error) {
 			if len(raw) != 2*n {
 				return nil, fmt.Errorf("onnx: tensor %q: %d data bytes for %d 16-bit values", t.GetName(), len(raw), n)
 			}
+			out = make([]float32, n)
 			for i := range out {
 				out[i] = conv(binary.LittleEndian.Uint16(raw[2*i:]))
 			}
@@ -132,6 +133,7 @@ func TensorFloat32(t *TensorProto, dir string) ([]float32, error) {
 		if len(t.GetInt32Data()) != n {
 			return nil, fmt.Errorf("onnx: tensor %q: %d int32_data values for %d elements", t.GetName(), len(t.GetInt32Data()), n)
 		}
+		out = make([]float32, n)
 		for i, v := range t.GetInt32Data() {
 			out[i] = conv(uint16(v))
 		}
