@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -330,6 +331,43 @@ func TestExportQuantizedLogits(t *testing.T) {
 			if *ggufFull && trained && mix == "q8_0" && math.Abs(ppl/pplF32-1) > 1e-3 {
 				t.Errorf("%s q8_0 perplexity %g vs F32 %g: more than 0.1%% apart", name, ppl, pplF32)
 			}
+		}
+	}
+}
+
+// TestTrainExportGGUF: `hift train --lora --export-gguf q8_0` writes model-q8_0.gguf next to the saved model,
+// whose tensors equal `hift export --dtype q8_0` of that saved (LoRA-merged) checkpoint; a bad type is
+// refused before training.
+func TestTrainExportGGUF(t *testing.T) {
+	model := tinyModel(t, "LlamaForCausalLM", "")
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "--model", model, "--data", repoPath("examples", "data", "opticks-queries.jsonl"), "--seq-len", "32",
+		"--max-rows", "8", "--batch-size", "2", "--steps", "2", "--lora", "--output", out}
+	if code, _, stderr := runCLI(t, append(args, "--export-gguf", "q9_9")...); code == 0 || !strings.Contains(stderr, "q9_9") {
+		t.Errorf("--export-gguf q9_9: exit %d, %s", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a refused --export-gguf still wrote %s", out)
+	}
+	code, _, stderr := runCLI(t, append(args, "--export-gguf", "q8_0")...)
+	if code != 0 {
+		t.Fatalf("train --export-gguf: %s", stderr)
+	}
+	file := filepath.Join(out, "model-q8_0.gguf")
+	again := filepath.Join(t.TempDir(), "again.gguf")
+	exportGGUF(t, out, "q8_0", again)
+	n, diffs := compareTensors(t, file, again)
+	if n == 0 || len(diffs) > 0 {
+		t.Errorf("train's GGUF (%d tensors) differs from exporting the saved model: %v", n, diffs)
+	}
+	g, err := gguf.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for _, ti := range g.Tensors {
+		if strings.Contains(ti.Name, "lora") {
+			t.Errorf("LoRA tensor %s in the merged GGUF", ti.Name)
 		}
 	}
 }

@@ -47,6 +47,7 @@ type TrainOptions struct {
 	EvalBatchSize int
 	SamplePrompt  string
 	SampleTokens  int
+	ExportGGUF    string // --export-gguf: GGUF type written next to the saved model (train_gguf.go)
 
 	// Output safety and resume.
 	NoSave, Overwrite, AllowDataChange bool
@@ -57,7 +58,7 @@ type TrainOptions struct {
 // --steps may only grow (it extends the run); data and formatting flags are restored from the checkpoint.
 var resumeFlags = map[string]bool{"resume": true, "data": true, "output": true, "save-every": true, "save-total-limit": true, "backend": true,
 	"eval-data": true, "eval-split": true, "eval-batch-size": true, "eval-every": true, "sample-prompt": true, "sample-tokens": true,
-	"steps": true, "allow-data-change": true, "max-skipped-steps": true}
+	"steps": true, "export-gguf": true, "allow-data-change": true, "max-skipped-steps": true}
 
 func newTrainCmd(f *factory, runF func(*TrainOptions) error) *cobra.Command {
 	opts := &TrainOptions{f: f, Run: hift.DefaultOptions()}
@@ -108,6 +109,7 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 	fl.IntVar(&opts.EvalBatchSize, "eval-batch-size", 8, "evaluation batch size")
 	fl.StringVar(&opts.SamplePrompt, "sample-prompt", "", "causal LM: print a greedy continuation of this prompt before and after training")
 	fl.IntVar(&opts.SampleTokens, "sample-tokens", 48, "tokens generated for --sample-prompt")
+	fl.StringVar(&opts.ExportGGUF, "export-gguf", "", "at the end, also write the saved model as GGUF of this type (e.g. q4_k_m; LoRA merged in float32 first)")
 	opts.DataFlags.bind(fl)
 	fl.StringVar(&r.Output, "output", "", "output folder: final model, checkpoint-<step>/, metrics.jsonl")
 	fl.BoolVar(&opts.NoSave, "no-save", false, "train without --output: nothing is written and the result is thrown away (benchmarks)")
@@ -309,6 +311,9 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	if opts.PrintQueue {
 		return printQueue(opts)
 	}
+	if err := checkExportGGUF(opts.ExportGGUF, opts.Run.Output); err != nil {
+		return err
+	}
 	logf := func(format string, args ...any) { fmt.Fprintf(opts.f.stderr, format, args...) }
 	fl := opts.flags
 	if fl == nil {
@@ -478,6 +483,9 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	tr.PrintCompileReport(log)
 	if opts.Run.Output != "" {
 		fmt.Fprintf(log, "saved %s\n", opts.Run.Output)
+		if err := exportTrainedGGUF(opts.f, log, opts.ExportGGUF, opts.Run.Output); err != nil {
+			return err
+		}
 	} else {
 		fmt.Fprintln(log, "--no-save: nothing was written")
 	}
