@@ -92,3 +92,29 @@ func TestExportImportONNX(t *testing.T) {
 		t.Fatal("export wrote into the input folder")
 	}
 }
+
+// TestExportONNXCopiesTokenizer: the demo model's config and tokenizer files land next to model.onnx, as optimum
+// lays out an export folder, and --dtype f16 halves the file.
+func TestExportONNXCopiesTokenizer(t *testing.T) {
+	model := repoPath("examples", "tiny-llama")
+	out := filepath.Join(t.TempDir(), "onnx")
+	if code, _, stderr := runCLI(t, "export", "--format", "onnx", "--model", model, "--out", out, "--dtype", "f16"); code != 0 {
+		t.Fatalf("export: %s", stderr)
+	}
+	for _, f := range []string{"config.json", "tokenizer.json", "tokenizer_config.json"} {
+		want, _ := os.ReadFile(filepath.Join(model, f))
+		got, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s not copied unchanged (%v)", f, err)
+		}
+	}
+	out32 := filepath.Join(t.TempDir(), "onnx32")
+	if code, _, stderr := runCLI(t, "export", "--format", "onnx", "--model", model, "--out", out32); code != 0 {
+		t.Fatalf("export: %s", stderr)
+	}
+	f16, f32 := fileSize(filepath.Join(out, "model.onnx")), fileSize(filepath.Join(out32, "model.onnx"))
+	t.Logf("model.onnx: f16 %d bytes, f32 %d bytes", f16, f32)
+	if f16 > f32*6/10 {
+		t.Errorf("f16 model.onnx (%d bytes) is not about half the f32 one (%d)", f16, f32)
+	}
+}
