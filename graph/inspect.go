@@ -62,10 +62,18 @@ func Inspect(path string) (*Inspection, error) {
 	}
 	defer ck.Close()
 	in := &Inspection{Path: path, Files: ck.Files(), Metadata: ck.Metadata()}
+	fileOf := func(info safetensors.TensorInfo) string { return filepath.Base(info.File) }
+	if torchbin.HasTorchWeights(path) { // served through a temporary copy: name the .bin files
+		binFiles, binOf, err := torchbin.Sources(path)
+		if err != nil {
+			return nil, err
+		}
+		in.Files, fileOf = binFiles, func(info safetensors.TensorInfo) string { return binOf(info.Name) }
+	}
 	for _, name := range ck.Names() {
 		info, _ := ck.Info(name)
 		row := TensorRow{Name: name, DType: string(info.DType), Shape: info.Shape,
-			Bytes: info.Offsets[1] - info.Offsets[0], File: filepath.Base(info.File)}
+			Bytes: info.Offsets[1] - info.Offsets[0], File: fileOf(info)}
 		in.Tensors = append(in.Tensors, row)
 		in.Bytes += row.Bytes
 		if info.DType.IsFloat() {

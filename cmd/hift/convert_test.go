@@ -37,6 +37,11 @@ func TestTorchBinCheckpoint(t *testing.T) {
 		t.Errorf("forward from the .bin checkpoint differs from the safetensors one (%d vs %d bytes)", len(a), len(b))
 	}
 
+	// inspect names the .bin files, not the temporary copy.
+	if code, out, stderr := runCLI(t, "inspect", binDir); code != 0 || !strings.Contains(out, "pytorch_model-00002-of-00002.bin") || strings.Contains(out, "hift-torchbin") {
+		t.Errorf("inspect %s: exit %d: %s%s", binDir, code, out, stderr)
+	}
+
 	// Training from the .bin checkpoint saves safetensors in the same two-shard layout.
 	trained := filepath.Join(dir, "trained")
 	code, _, stderr := runCLI(t, "train", "--model", binDir, "--data", fx.Path("inputs.safetensors"), "--batch-size", "2", "--steps", "2", "--output", trained)

@@ -185,3 +185,32 @@ func isFile(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()
 }
+
+// Sources lists the .bin files of a PyTorch checkpoint folder and says which file holds each tensor, from the
+// index alone (no tensor is read): for inspecting a folder that Open serves through a temporary copy.
+func Sources(dir string) (files []string, fileOf func(name string) string, err error) {
+	idxPath := filepath.Join(dir, IndexFileName)
+	if !isFile(idxPath) {
+		single := filepath.Join(dir, SingleFileName)
+		return []string{single}, func(string) string { return SingleFileName }, nil
+	}
+	raw, err := os.ReadFile(idxPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("torchbin: %w", err)
+	}
+	var idx struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return nil, nil, fmt.Errorf("torchbin: %s: not a valid index: %w", idxPath, err)
+	}
+	seen := map[string]bool{}
+	for _, f := range idx.WeightMap {
+		if !seen[f] {
+			seen[f] = true
+			files = append(files, filepath.Join(dir, f))
+		}
+	}
+	sort.Strings(files)
+	return files, func(name string) string { return idx.WeightMap[name] }, nil
+}

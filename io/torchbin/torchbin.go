@@ -173,21 +173,7 @@ func load(file string) (_ []safetensors.Tensor, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("data.pkl: %w", err)
 	}
-	if err := scanPickle(raw); err != nil {
-		return nil, fmt.Errorf("data.pkl: malformed pickle: %w", err)
-	}
-	storages := map[string]*storage{}
-	u := pickle.NewUnpickler(bytes.NewReader(raw))
-	u.FindClass = findClass
-	u.PersistentLoad = func(pid any) (any, error) { return persistentLoad(pid, storages) }
-	u.GetExtension = func(code int) (any, error) {
-		return nil, fmt.Errorf("%w: pickle extension code %d", ErrUnsafe, code)
-	}
-	obj, err := unpickle(&u)
-	if err != nil {
-		return nil, fmt.Errorf("data.pkl: %w", err)
-	}
-	entries, err := stateDict(obj)
+	entries, err := decodeStateDict(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +199,25 @@ func load(file string) (_ []safetensors.Tensor, err error) {
 		out = append(out, safetensors.Tensor{Name: e.name, DType: e.ref.st.dtype, Shape: e.ref.shape, Data: data})
 	}
 	return out, nil
+}
+
+// decodeStateDict runs the restricted unpickler over data.pkl and lists its name → tensor view pairs.
+func decodeStateDict(raw []byte) ([]entry, error) {
+	if err := scanPickle(raw); err != nil {
+		return nil, fmt.Errorf("data.pkl: malformed pickle: %w", err)
+	}
+	storages := map[string]*storage{}
+	u := pickle.NewUnpickler(bytes.NewReader(raw))
+	u.FindClass = findClass
+	u.PersistentLoad = func(pid any) (any, error) { return persistentLoad(pid, storages) }
+	u.GetExtension = func(code int) (any, error) {
+		return nil, fmt.Errorf("%w: pickle extension code %d", ErrUnsafe, code)
+	}
+	obj, err := unpickle(&u)
+	if err != nil {
+		return nil, fmt.Errorf("data.pkl: %w", err)
+	}
+	return stateDict(obj)
 }
 
 // unpickle runs the unpickler, turning a panic on malformed input into an error.
