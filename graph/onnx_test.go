@@ -227,3 +227,24 @@ func fixtureGolden(fx *fixture.Fixture, name string) ([]float32, error) {
 	defer g.Close()
 	return g.Float32(name)
 }
+
+// TestONNXOpsets: --opset 19, 20 and 21 (IR 9, 9, 10) load in onnxruntime and give the golden logits too.
+func TestONNXOpsets(t *testing.T) {
+	fx, m, w, batch := loadFixtureModel(t, "llama_causal_lm")
+	want, err := fixtureGolden(fx, "logits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opset := range []int{19, 20, 21} {
+		res := runORT(t, exportTo(t, m, w, ONNXOptions{Opset: opset}), ortRunReq{Inputs: ortInputs(m, batch)})
+		got := res.Runs[0]["logits"]
+		d := ortMaxDiff(got, want, realPositionSkip(batch, got.Dims))
+		t.Logf("opset %d: max|logit − golden| %.3g", opset, d)
+		if !(d <= onnxFixtureTol) {
+			t.Errorf("opset %d: max|diff| %.3g > %.0e", opset, d, onnxFixtureTol)
+		}
+	}
+	if _, err := ExportONNX(m, w, ONNXOptions{Opset: 17}); err == nil {
+		t.Error("opset 17 accepted (ReduceMean's axes input needs 18)")
+	}
+}
