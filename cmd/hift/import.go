@@ -49,7 +49,7 @@ vocabularies, tokenizer.json and tokenizer_config.json. A tensor hift cannot pla
 		},
 	}
 	cmd.Flags().StringVar(&opts.In, "in", "", "file to import")
-	cmd.Flags().StringVar(&opts.Format, "format", "gguf", "input format: gguf")
+	cmd.Flags().StringVar(&opts.Format, "format", "gguf", "input format: gguf or onnx")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "checkpoint folder to write")
 	return cmd
 }
