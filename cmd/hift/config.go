@@ -179,7 +179,11 @@ func configYAML(cmd *cobra.Command) ([]byte, error) {
 	fs.SortFlags = sorted
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# hift %s: effective settings (every flag; the command line overrides any of them)\n", cmd.Name())
-	fmt.Fprintf(&b, "# rerun with: hift %s --config FILE\n", cmd.Name())
+	fmt.Fprintf(&b, "# rerun with: hift %s --config FILE", cmd.Name())
+	if cmd.Flags().Lookup("output") != nil {
+		b.WriteString(" --output NEW_FOLDER (or --overwrite to replace this run)")
+	}
+	b.WriteString("\n")
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(m); err != nil {
