@@ -56,6 +56,20 @@ func TestDataSources(t *testing.T) {
 			t.Errorf("%s: want %s rows read, log:\n%s", c.name, c.rows, stderr)
 		}
 	}
+	// The same folder as a dataset of the local HF cache: --data org/name.
+	cache := t.TempDir()
+	t.Setenv("HF_HUB_CACHE", cache)
+	const hash = "0123456789abcdef0123456789abcdef01234567"
+	snap := filepath.Join(cache, "datasets--acme--opticks", "snapshots", hash)
+	put(filepath.Join(snap, "data", "test-00000-of-00001.jsonl"), []byte(`{"text":"Light is refracted."}`+"\n"+`{"text":"Rays."}`+"\n"))
+	put(filepath.Join(cache, "datasets--acme--opticks", "refs", "main"), []byte(hash))
+	if code, _, stderr := runCLI(t, "eval", "--model", lm, "--seq-len", "8", "--data", "acme/opticks", "--split", "test"); code != 0 || rowsRE.FindStringSubmatch(stderr) == nil || rowsRE.FindStringSubmatch(stderr)[1] != "2" {
+		t.Errorf("--data acme/opticks from the HF cache: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "eval", "--model", lm, "--data", "acme/nothing"); code != exitBadInput || !strings.Contains(stderr, "huggingface-cli download --repo-type dataset acme/nothing") {
+		t.Errorf("--data of an uncached dataset id: exit %d: %s", code, stderr)
+	}
+
 	code, _, stderr := runCLI(t, "eval", "--model", lm, "--data", hf, "--split", "validation")
 	if code == 0 || !strings.Contains(stderr, `no split "validation"`) || !strings.Contains(stderr, "test, train") {
 		t.Errorf("missing split: exit %d: %s", code, stderr)

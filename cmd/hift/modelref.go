@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hift-go/hift/io/hfcache"
@@ -20,7 +22,48 @@ func prepareCommand(cmd *cobra.Command) error {
 	if err := applyConfigFile(cmd); err != nil { // config.go: --config FILE sets the flags not given
 		return err
 	}
-	return resolveModelFlags(cmd, nil)
+	if err := resolveModelFlags(cmd, nil); err != nil {
+		return err
+	}
+	return resolveDataFlags(cmd, nil)
+}
+
+// dataRefFlags name datasets; a value that is not a local path may be a dataset id in the local HF cache.
+var dataRefFlags = []string{"data", "eval-data"}
+
+// resolveDataFlags rewrites --data/--eval-data given as a cached Hugging Face dataset id (org/name[@revision],
+// `huggingface-cli download --repo-type dataset`) to its snapshot folder, read as a datasets folder with
+// --split. A missing id without a file extension is an error saying how to fill the cache; anything else that
+// does not exist is left to the command.
+func resolveDataFlags(cmd *cobra.Command, roots []string) error {
+	for _, name := range dataRefFlags {
+		fl := cmd.Flags().Lookup(name)
+		if fl == nil || !fl.Changed || fl.Value.Type() != "string" {
+			continue
+		}
+		spec := fl.Value.String()
+		if _, err := os.Stat(spec); err == nil || !strings.Contains(spec, "/") {
+			continue
+		}
+		ref, ok := hfcache.ParseRef(spec)
+		if !ok {
+			continue
+		}
+		if roots == nil {
+			roots = hfcache.DefaultRoots()
+		}
+		path, err := hfcache.LookupDataset(ref, roots)
+		if err != nil {
+			if filepath.Ext(ref.ID) == "" && errors.Is(err, hfcache.ErrNotCached) {
+				return badInput("--%s %w", name, err)
+			}
+			continue
+		}
+		if err := fl.Value.Set(path); err != nil {
+			return fmt.Errorf("--%s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // resolveModelFlags rewrites each set modelRefFlags flag of cmd that is not a local path but a cached hub id to

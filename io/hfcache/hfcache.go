@@ -31,6 +31,8 @@ type NotCachedError struct {
 	Revision string   // the revision asked for ("" = main)
 	Looked   []string // folders examined, in order
 	Reason   string   // what was missing in the closest match, if any
+
+	downloadFlags string // "--repo-type dataset " for datasets
 }
 
 func (e *NotCachedError) Error() string {
@@ -47,7 +49,7 @@ func (e *NotCachedError) Error() string {
 	for _, l := range e.Looked {
 		b.WriteString("\n  " + l)
 	}
-	fmt.Fprintf(&b, "\nhift never downloads: fill the cache with `huggingface-cli download %s", e.ID)
+	fmt.Fprintf(&b, "\nhift never downloads: fill the cache with `huggingface-cli download %s%s", e.downloadFlags, e.ID)
 	if e.Revision != "" {
 		fmt.Fprintf(&b, " --revision %s", e.Revision)
 	}
@@ -134,14 +136,28 @@ func RepoFolder(id string) string {
 	return "models--" + strings.ReplaceAll(id, "/", "--")
 }
 
+// DatasetFolder is the cache folder name of a dataset repository: "datasets--org--name".
+func DatasetFolder(id string) string {
+	return "datasets--" + strings.ReplaceAll(id, "/", "--")
+}
+
+// LookupDataset is Lookup for a dataset repository (`huggingface-cli download --repo-type dataset org/name`).
+func LookupDataset(ref Ref, roots []string) (string, error) {
+	return lookup(ref, roots, DatasetFolder(ref.ID), "--repo-type dataset ")
+}
+
 // Lookup finds ref in the given cache roots and returns its snapshot folder. The revision is looked up in
 // refs/ (branch or tag), else taken as a commit hash (full, or a prefix of at least 7 hex digits naming one
 // snapshot). Without a revision, refs/main is used; when there is no refs/main but exactly one snapshot, that
 // one. The error is a *NotCachedError listing every folder examined.
 func Lookup(ref Ref, roots []string) (string, error) {
-	ne := &NotCachedError{ID: ref.ID, Revision: ref.Revision}
+	return lookup(ref, roots, RepoFolder(ref.ID), "")
+}
+
+func lookup(ref Ref, roots []string, folder, downloadFlags string) (string, error) {
+	ne := &NotCachedError{ID: ref.ID, Revision: ref.Revision, downloadFlags: downloadFlags}
 	for _, root := range roots {
-		repo := filepath.Join(root, RepoFolder(ref.ID))
+		repo := filepath.Join(root, folder)
 		ne.Looked = append(ne.Looked, repo)
 		if st, err := os.Stat(repo); err != nil || !st.IsDir() {
 			continue

@@ -128,3 +128,22 @@ func TestRoots(t *testing.T) {
 		t.Errorf("Roots = %v, want %v", got, want)
 	}
 }
+
+func TestLookupDataset(t *testing.T) {
+	root := t.TempDir()
+	snap := filepath.Join(root, "datasets--acme--opticks", "snapshots", hashMain)
+	write(t, filepath.Join(snap, "data", "train-00000-of-00001.parquet"), "x")
+	write(t, filepath.Join(root, "datasets--acme--opticks", "refs", "main"), hashMain)
+	ref, _ := ParseRef("acme/opticks")
+	got, err := LookupDataset(ref, []string{root})
+	if err != nil || got != snap {
+		t.Fatalf("LookupDataset = %q, %v; want %s", got, err, snap)
+	}
+	if _, err := Lookup(ref, []string{root}); err == nil {
+		t.Errorf("a dataset must not be found as a model")
+	}
+	ref, _ = ParseRef("acme/absent")
+	if _, err := LookupDataset(ref, []string{root}); err == nil || !strings.Contains(err.Error(), "huggingface-cli download --repo-type dataset acme/absent") {
+		t.Errorf("missing dataset: %v", err)
+	}
+}
