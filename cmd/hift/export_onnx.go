@@ -83,8 +83,7 @@ func runExportONNX(opts *ExportOptions) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	path := filepath.Join(opts.Out, "model.onnx")
-	external := o.ExternalData || os.Getenv("HIFT_ONNX_EXTERNAL_DATA") == "1"
-	if err := onnx.Write(path, mp, onnx.WriteOptions{External: external}); err != nil {
+	if err := onnx.Write(path, mp, onnx.WriteOptions{External: o.ExternalData}); err != nil {
 		return err
 	}
 	copied, err := copyONNXSideFiles(opts.Model, opts.Out)
