@@ -248,3 +248,33 @@ func TestONNXOpsets(t *testing.T) {
 		t.Error("opset 17 accepted (ReduceMean's axes input needs 18)")
 	}
 }
+
+// TestONNXExternalData: the external-data layout (what exports above 2 GB use; the 2.3 GB run is
+// cmd/hift's TestExportONNXOver2GB behind HIFT_LONG_ONNX=1) loads in onnxruntime with the golden logits.
+func TestONNXExternalData(t *testing.T) {
+	fx, m, w, batch := loadFixtureModel(t, "gpt_neox_causal_lm")
+	want, err := fixtureGolden(fx, "logits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := ExportONNX(m, w, ONNXOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model.onnx")
+	if err := onnx.Write(path, mp, onnx.WriteOptions{External: true}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.Stat(path + "_data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, _ := os.Stat(path)
+	res := runORT(t, path, ortRunReq{Inputs: ortInputs(m, batch)})
+	got := res.Runs[0]["logits"]
+	d := ortMaxDiff(got, want, realPositionSkip(batch, got.Dims))
+	t.Logf("model.onnx %d bytes + model.onnx_data %d bytes: max|logit − golden| %.3g", model.Size(), data.Size(), d)
+	if !(d <= onnxFixtureTol) || model.Size() > data.Size()/4 {
+		t.Errorf("max|diff| %.3g, model.onnx %d bytes, data %d bytes", d, model.Size(), data.Size())
+	}
+}
