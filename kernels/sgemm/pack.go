@@ -12,6 +12,8 @@ func packA(dst []float32, a *Operand, off, i0, m, p0, kc, mr int) {
 		}
 		base := off + (i0+ip)*rs + p0*cs
 		switch {
+		case cs == 1 && rows == 12 && mr == 12: // row-major A, whole AVX-512 panel: contiguous writes
+			packRows12(d, src[base:], rs, kc)
 		case cs == 1: // row-major A: each row is contiguous along k
 			for r := 0; r < rows; r++ {
 				s := src[base+r*rs : base+r*rs+kc]
@@ -64,5 +66,19 @@ func packB(dst []float32, b *Operand, off, p0, kc, j0, c0, c1, nr int) {
 				}
 			}
 		}
+	}
+}
+
+// packRows12 interleaves 12 rows of kc contiguous elements (row stride rs) into d[p·12 + r].
+func packRows12(d, src []float32, rs, kc int) {
+	r0, r1, r2, r3 := src[0:kc], src[rs:rs+kc], src[2*rs:2*rs+kc], src[3*rs:3*rs+kc]
+	r4, r5, r6, r7 := src[4*rs:4*rs+kc], src[5*rs:5*rs+kc], src[6*rs:6*rs+kc], src[7*rs:7*rs+kc]
+	r8, r9, r10, r11 := src[8*rs:8*rs+kc], src[9*rs:9*rs+kc], src[10*rs:10*rs+kc], src[11*rs:11*rs+kc]
+	d = d[:12*kc]
+	for p := range r0 {
+		o := (*[12]float32)(d[p*12 : p*12+12])
+		o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
+		o[4], o[5], o[6], o[7] = r4[p], r5[p], r6[p], r7[p]
+		o[8], o[9], o[10], o[11] = r8[p], r9[p], r10[p], r11[p]
 	}
 }
