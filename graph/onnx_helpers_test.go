@@ -25,6 +25,7 @@ type ortValue struct {
 type ortRunReq struct {
 	Inputs  map[string]ortValue `json:"inputs"`
 	Outputs []string            `json:"outputs,omitempty"`
+	Model   string              `json:"model,omitempty"` // another model than the request's, for this run
 }
 
 type ortResult struct {

@@ -76,56 +76,69 @@ func TestONNXFixtures(t *testing.T) {
 // in a different order, and on the HF fixture onnxruntime's GPT-2 is within 3.4e-6 of the golden logits).
 func TestONNXEveryClass(t *testing.T) {
 	be := testBackend(t)
+	type job struct {
+		class string
+		task  Task
+		batch map[string]*tensors.Tensor
+		want  map[string]*tensors.Tensor
+	}
+	var jobs []job
+	var runs []ortRunReq
 	for _, class := range SupportedClasses() {
-		t.Run(class, func(t *testing.T) {
-			modelType, task := classModelType(class)
-			tiny := classesTiny[modelType]
-			numLabels := 3
-			if task == TaskQA {
-				numLabels = 2
+		modelType, task := classModelType(class)
+		tiny := classesTiny[modelType]
+		numLabels := 3
+		if task == TaskQA {
+			numLabels = 2
+		}
+		m := decModel(t, fmt.Sprintf(`{"architectures":[%q],%s,"num_labels":%d}`, class, tiny.config, numLabels))
+		w := decWeights(m)
+		batch, _ := classBatch(task, tiny.pad, modelType == "bert")
+		delete(batch, "labels")
+		delete(batch, "start_positions")
+		delete(batch, "end_positions")
+		if modelType != "bert" { // optimum's layout: only BERT takes token_type_ids
+			delete(batch, "token_type_ids")
+		}
+		want, err := RunForward(be, m, w, batch, ForwardOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", class, err)
+		}
+		jobs = append(jobs, job{class, task, batch, want})
+		runs = append(runs, ortRunReq{Inputs: ortInputs(m, batch), Model: exportTo(t, m, w, ONNXOptions{})})
+	}
+	res := runORT(t, runs[0].Model, runs...) // one onnxruntime process for every class
+	for i, j := range jobs {
+		worst, scale := 0.0, 1.0
+		for o, got := range res.Runs[i] {
+			wt, ok := j.want[o]
+			if !ok {
+				t.Fatalf("%s: onnx output %q is not an output of the forward (%v)", j.class, o, SortedKeys(j.want))
 			}
-			m := decModel(t, fmt.Sprintf(`{"architectures":[%q],%s,"num_labels":%d}`, class, tiny.config, numLabels))
-			w := decWeights(m)
-			batch, _ := classBatch(task, tiny.pad, modelType == "bert")
-			delete(batch, "labels")
-			delete(batch, "start_positions")
-			delete(batch, "end_positions")
-			if modelType != "bert" { // optimum's layout: only BERT takes token_type_ids
-				delete(batch, "token_type_ids")
+			if !slices.Equal(got.Dims, wt.Shape().Dimensions) {
+				t.Fatalf("%s: %s: onnxruntime dims %v, hift %v", j.class, o, got.Dims, wt.Shape().Dimensions)
 			}
-			want, err := RunForward(be, m, w, batch, ForwardOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := runORT(t, exportTo(t, m, w, ONNXOptions{}), ortRunReq{Inputs: ortInputs(m, batch)})
-			worst, scale := 0.0, 1.0
-			for _, o := range res.Outputs {
-				wt, ok := want[o]
-				if !ok {
-					t.Fatalf("onnx output %q is not an output of the forward (%v)", o, SortedKeys(want))
+			var skip func(int) bool
+			if d := wt.Shape().Dimensions; j.task != TaskMultipleChoice && j.task != TaskSeqCls {
+				if len(d) == 2 {
+					d = append(slices.Clone(d), 1)
 				}
-				if !slices.Equal(res.Runs[0][o].Dims, wt.Shape().Dimensions) {
-					t.Fatalf("%s: onnxruntime dims %v, hift %v", o, res.Runs[0][o].Dims, wt.Shape().Dimensions)
-				}
-				var skip func(int) bool
-				if d := wt.Shape().Dimensions; task != TaskMultipleChoice && task != TaskSeqCls {
-					if len(d) == 2 {
-						d = append(slices.Clone(d), 1)
-					}
-					skip = realPositionSkip(batch, d)
-				}
-				ref := tensors.MustCopyFlatData[float32](wt)
-				for _, v := range ref {
-					scale = math.Max(scale, math.Abs(float64(v)))
-				}
-				worst = math.Max(worst, ortMaxDiff(res.Runs[0][o], ref, skip))
+				skip = realPositionSkip(j.batch, d)
 			}
-			// float32 rounding grows with the outputs' size: the bound is relative to max(1, max|output|).
-			t.Logf("%s: onnxruntime vs hift forward max|diff| %.3g (max|output| %.3g)", class, worst, scale)
-			if !(worst <= 2e-5*scale) {
-				t.Errorf("%s: max|diff| %.3g > 2e-5 × %.3g", class, worst, scale)
+			ref := tensors.MustCopyFlatData[float32](wt)
+			for _, v := range ref {
+				scale = math.Max(scale, math.Abs(float64(v)))
 			}
-		})
+			worst = math.Max(worst, ortMaxDiff(got, ref, skip))
+		}
+		if len(res.Runs[i]) == 0 {
+			t.Errorf("%s: no outputs", j.class)
+		}
+		// float32 rounding grows with the outputs' size: the bound is relative to max(1, max|output|).
+		t.Logf("%s: onnxruntime vs hift forward max|diff| %.3g (max|output| %.3g)", j.class, worst, scale)
+		if !(worst <= 2e-5*scale) {
+			t.Errorf("%s: max|diff| %.3g > 2e-5 × %.3g", j.class, worst, scale)
+		}
 	}
 }
 

@@ -3,7 +3,8 @@
 //   node ort_run.mjs request.json
 //
 // request.json: {"model": "/path/model.onnx", "runs": [{"inputs": {NAME: {"type": "int64"|"float32",
-// "dims": [...], "data": [...]} | {"prev": OUTPUT_NAME}}, "outputs": [NAMES to print; all when absent]}]}
+// "dims": [...], "data": [...]} | {"prev": OUTPUT_NAME}}, "outputs": [NAMES to print; all when absent],
+// "model": another model for this run (optional)}]}
 // An input {"prev": "present.0.key"} feeds the named output of the previous run (cached generation), and
 // {"greedy": "logits"} the greedy next tokens [B, 1] (argmax of that output's last position, [B, T, V]).
 // Prints {"inputs": [session input names], "outputs": [session output names], "runs": [{NAME: {"type",
@@ -12,11 +13,18 @@ import * as ort from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
 
 const req = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const session = await ort.InferenceSession.create(req.model, {
-  executionProviders: ['cpu'],
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-});
+const sessions = new Map();
+async function open(path) {
+  if (!sessions.has(path)) {
+    sessions.set(path, await ort.InferenceSession.create(path, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+    }));
+  }
+  return sessions.get(path);
+}
+const session = await open(req.model);
 
 function toTensor(v) {
   const size = v.dims.reduce((a, b) => a * b, 1);
@@ -57,7 +65,7 @@ for (const [i, run] of req.runs.entries()) {
       feeds[name] = toTensor(v);
     }
   }
-  const out = await session.run(feeds);
+  const out = await (run.model ? await open(run.model) : session).run(feeds);
   const keep = run.outputs ?? Object.keys(out);
   const printed = {};
   for (const name of keep) {
