@@ -23,18 +23,29 @@ const onnxFixtureTol = 1e-4
 // export in onnxruntime on the fixture's inputs and compares the logits (QA: start/end logits) with the Hugging
 // Face golden outputs at the real (unpadded) positions.
 func TestONNXFixtures(t *testing.T) {
+	type job struct {
+		name  string
+		m     *Model
+		batch map[string]*tensors.Tensor
+		fx    *fixture.Fixture
+	}
+	var jobs []job
+	var runs []ortRunReq
 	for _, name := range fixtureNames(t) {
-		t.Run(name, func(t *testing.T) {
-			fx, m, w, batch := loadFixtureModel(t, name)
-			path := exportTo(t, m, w, ONNXOptions{})
-			res := runORT(t, path, ortRunReq{Inputs: ortInputs(m, batch)})
-			golden, err := safetensors.Open(fx.Path("golden.safetensors"))
+		fx, m, w, batch := loadFixtureModel(t, name)
+		jobs = append(jobs, job{name, m, batch, fx})
+		runs = append(runs, ortRunReq{Inputs: ortInputs(m, batch), Model: exportTo(t, m, w, ONNXOptions{})})
+	}
+	res := runORT(t, runs[0].Model, runs...) // one onnxruntime process for every fixture
+	for i, j := range jobs {
+		t.Run(j.name, func(t *testing.T) {
+			golden, err := safetensors.Open(j.fx.Path("golden.safetensors"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer golden.Close()
 			outs := []string{"logits"}
-			if m.Task == TaskQA {
+			if j.m.Task == TaskQA {
 				outs = []string{"start_logits", "end_logits"}
 			}
 			worst := 0.0
@@ -44,26 +55,26 @@ func TestONNXFixtures(t *testing.T) {
 					t.Fatal(err)
 				}
 				info, _ := golden.Info(o)
-				got, ok := res.Runs[0][o]
+				got, ok := res.Runs[i][o]
 				if !ok {
-					t.Fatalf("onnxruntime returned no %q (outputs %v)", o, res.Outputs)
+					t.Fatalf("onnxruntime returned no %q", o)
 				}
 				if !slices.Equal(got.Dims, info.Shape) {
 					t.Fatalf("%s: onnxruntime dims %v, golden %v", o, got.Dims, info.Shape)
 				}
 				var skip func(int) bool
-				if m.Task != TaskSeqCls { // [B, T(, C)]: compare real tokens only
+				if j.m.Task != TaskSeqCls { // [B, T(, C)]: compare real tokens only
 					d := slices.Clone(info.Shape)
 					if len(d) == 2 {
 						d = append(d, 1)
 					}
-					skip = realPositionSkip(batch, d)
+					skip = realPositionSkip(j.batch, d)
 				}
 				worst = math.Max(worst, ortMaxDiff(got, want, skip))
 			}
-			t.Logf("%s (%s): onnxruntime vs HF golden max|diff| %.3g (bound %.0e)", name, m.Class, worst, onnxFixtureTol)
+			t.Logf("%s (%s): onnxruntime vs HF golden max|diff| %.3g (bound %.0e)", j.name, j.m.Class, worst, onnxFixtureTol)
 			if !(worst <= onnxFixtureTol) {
-				t.Errorf("%s: max|diff| %.3g > %.0e", name, worst, onnxFixtureTol)
+				t.Errorf("%s: max|diff| %.3g > %.0e", j.name, worst, onnxFixtureTol)
 			}
 		})
 	}
