@@ -36,7 +36,7 @@ var llamaGGUFNames = []ggufNamePair{
 	{hf: "norm.weight", gguf: "output_norm.weight"},
 }
 
-func ggufLlama(m *Model, w map[string]*tensors.Tensor) (*ggufModel, error) {
+func ggufLlama(m *Model, w GGUFWeights) (*ggufModel, error) {
 	c, err := DecodeLlamaConfig(m.Config)
 	if err != nil {
 		return nil, err
@@ -49,7 +49,7 @@ func ggufLlama(m *Model, w map[string]*tensors.Tensor) (*ggufModel, error) {
 
 // llamaLayoutGGUF writes a LLaMA-layout causal LM as GGUF architecture arch; permute reorders q/k rows to
 // llama.cpp's interleaved rotary layout (llama), Qwen2 keeps HF's (its GGUF uses NEOX rope).
-func llamaLayoutGGUF(m *Model, w map[string]*tensors.Tensor, c *LlamaConfig, arch string, permute bool) (*ggufModel, error) {
+func llamaLayoutGGUF(m *Model, w GGUFWeights, c *LlamaConfig, arch string, permute bool) (*ggufModel, error) {
 	if m.Task != TaskCausalLM {
 		return nil, fmt.Errorf("gguf: %s is not a causal LM; llama.cpp's %s architecture needs one", m.Class, arch)
 	}

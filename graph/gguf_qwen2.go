@@ -10,7 +10,7 @@ import (
 // Qwen2Model writes it.
 
 func init() {
-	ggufConverters["qwen2"] = func(m *Model, w map[string]*tensors.Tensor) (*ggufModel, error) {
+	ggufConverters["qwen2"] = func(m *Model, w GGUFWeights) (*ggufModel, error) {
 		c, err := DecodeQwen2Config(m.Config)
 		if err != nil {
 			return nil, err

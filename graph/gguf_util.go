@@ -8,6 +8,7 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/hift-go/hift/io/gguf"
+	"github.com/hift-go/hift/io/safetensors"
 )
 
 // GGUF conversion shared by the architectures: each gguf_<arch>.go registers a converter (HF → GGUF names,
@@ -29,7 +30,95 @@ type ggufModel struct {
 }
 
 // ggufConverter converts one architecture (m.Config.ModelType) to GGUF.
-type ggufConverter func(m *Model, w map[string]*tensors.Tensor) (*ggufModel, error)
+type ggufConverter func(m *Model, w GGUFWeights) (*ggufModel, error)
+
+// GGUFWeights is where an export reads HF tensors by name: a map already in memory (MapWeights) or a
+// checkpoint read one tensor at a time (CheckpointWeights), so that exporting never holds the whole model
+// twice.
+type GGUFWeights interface {
+	// Shape is the tensor's HF-order shape; false when the checkpoint has no such tensor.
+	Shape(name string) ([]int, bool)
+	// Float32 reads the tensor's values (a fresh slice the caller may change).
+	Float32(name string) ([]float32, error)
+}
+
+// MapWeights serves GGUFWeights from tensors in memory.
+type MapWeights map[string]*tensors.Tensor
+
+// Shape implements GGUFWeights.
+func (w MapWeights) Shape(name string) ([]int, bool) {
+	t, ok := w[name]
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(t.Shape().Dimensions), true
+}
+
+// Float32 implements GGUFWeights.
+func (w MapWeights) Float32(name string) ([]float32, error) {
+	t, ok := w[name]
+	if !ok {
+		return nil, fmt.Errorf("gguf: weight %q missing", name)
+	}
+	return tensors.MustCopyFlatData[float32](t), nil
+}
+
+// checkpointWeights reads tensors from an open checkpoint on demand, with the model's names (a bare base
+// model's tensors are found without the base prefix, as LoadModel finds them).
+type checkpointWeights struct {
+	m  *Model
+	ck *safetensors.Checkpoint
+}
+
+// CheckpointWeights serves GGUFWeights from an open checkpoint, one tensor at a time; every parameter of m
+// must be present with its shape (checked here, from the header only).
+func CheckpointWeights(m *Model, ck *safetensors.Checkpoint) (GGUFWeights, error) {
+	w := checkpointWeights{m, ck}
+	for _, p := range m.Params {
+		shape, ok := w.Shape(p.Name)
+		if !ok {
+			if _, tied := m.Tied[p.Name]; tied {
+				continue
+			}
+			return nil, fmt.Errorf("gguf: checkpoint %s has no tensor %q", ck.Files()[0], p.Name)
+		}
+		if !slices.Equal(shape, p.Shape) {
+			return nil, fmt.Errorf("gguf: checkpoint %s: tensor %q has shape %v, the config needs %v", ck.Files()[0], p.Name, shape, p.Shape)
+		}
+	}
+	return w, nil
+}
+
+func (w checkpointWeights) resolve(name string) (string, bool) {
+	if _, ok := w.ck.Info(name); ok {
+		return name, true
+	}
+	if bare, ok := strings.CutPrefix(name, w.m.BasePrefix); ok && w.m.BasePrefix != "" {
+		if _, ok := w.ck.Info(bare); ok {
+			return bare, true
+		}
+	}
+	return "", false
+}
+
+// Shape implements GGUFWeights.
+func (w checkpointWeights) Shape(name string) ([]int, bool) {
+	n, ok := w.resolve(name)
+	if !ok {
+		return nil, false
+	}
+	info, _ := w.ck.Info(n)
+	return slices.Clone(info.Shape), true
+}
+
+// Float32 implements GGUFWeights.
+func (w checkpointWeights) Float32(name string) ([]float32, error) {
+	n, ok := w.resolve(name)
+	if !ok {
+		return nil, fmt.Errorf("gguf: weight %q missing", name)
+	}
+	return w.ck.Float32(n)
+}
 
 // ggufImporter converts a GGUF file of one general.architecture back to config.json fields and HF tensors.
 type ggufImporter func(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, error)
@@ -45,7 +134,7 @@ func kv(key string, value any) gguf.KV { return gguf.KV{Key: key, Value: value} 
 
 // GGUFExport converts a checkpoint to GGUF keys and lazily encoded tensors in the mix's types (chosen per
 // tensor as llama-quantize chooses them). The tokenizer keys are the caller's (data/tokenizer).
-func GGUFExport(m *Model, w map[string]*tensors.Tensor, mix gguf.Mix, name string) ([]gguf.KV, []gguf.Tensor, error) {
+func GGUFExport(m *Model, w GGUFWeights, mix gguf.Mix, name string) ([]gguf.KV, []gguf.Tensor, error) {
 	conv, ok := ggufConverters[m.Config.ModelType]
 	if !ok {
 		var have []string
@@ -100,15 +189,17 @@ func GGUFImport(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, error
 	return imp(g)
 }
 
-// weightSource reads an HF tensor as float32, optionally transformed (a copy; the weights map is not changed).
-func weightSource(w map[string]*tensors.Tensor, hf, gg string, transform func(v []float32, shape []int) []float32) (ggufSource, error) {
-	t, ok := w[hf]
+// weightSource reads an HF tensor as float32 when the file is written, optionally transformed.
+func weightSource(w GGUFWeights, hf, gg string, transform func(v []float32, shape []int) []float32) (ggufSource, error) {
+	shape, ok := w.Shape(hf)
 	if !ok {
 		return ggufSource{}, fmt.Errorf("gguf: weight %q missing", hf)
 	}
-	shape := slices.Clone(t.Shape().Dimensions)
 	return ggufSource{name: gg, shape: shape, values: func() ([]float32, error) {
-		v := tensors.MustCopyFlatData[float32](t)
+		v, err := w.Float32(hf)
+		if err != nil {
+			return nil, err
+		}
 		if transform != nil {
 			v = transform(v, shape)
 		}
@@ -125,7 +216,7 @@ type ggufNamePair struct {
 
 // expandNames turns a name table into the tensors of a model with layers blocks; optional pairs whose HF
 // tensor is absent are skipped when optional says so.
-func expandNames(table []ggufNamePair, layers int, prefix string, w map[string]*tensors.Tensor, optional func(hf string) bool) ([]ggufSource, error) {
+func expandNames(table []ggufNamePair, layers int, prefix string, w GGUFWeights, optional func(hf string) bool) ([]ggufSource, error) {
 	var out []ggufSource
 	for _, p := range table {
 		n := 1
@@ -135,7 +226,7 @@ func expandNames(table []ggufNamePair, layers int, prefix string, w map[string]*
 		for l := range n {
 			hf := prefix + strings.ReplaceAll(p.hf, "{i}", fmt.Sprint(l))
 			gg := strings.ReplaceAll(p.gguf, "{i}", fmt.Sprint(l))
-			if _, ok := w[hf]; !ok && optional != nil && optional(hf) {
+			if _, ok := w.Shape(hf); !ok && optional != nil && optional(hf) {
 				continue
 			}
 			s, err := weightSource(w, hf, gg, p.out)

@@ -9,6 +9,7 @@ import (
 	"github.com/hift-go/hift/data/tokenizer"
 	"github.com/hift-go/hift/graph"
 	"github.com/hift-go/hift/io/gguf"
+	"github.com/hift-go/hift/io/torchbin"
 	"github.com/spf13/cobra"
 )
 
@@ -84,7 +85,21 @@ func runExport(opts *ExportOptions) error {
 	if err != nil {
 		return badInput("--dtype: %v", err)
 	}
-	m, w, err := graph.LoadModel(opts.Model)
+	// Tensors are read from the checkpoint one at a time while the file streams (no full load).
+	cfg, err := graph.LoadConfig(opts.Model)
+	if err != nil {
+		return err
+	}
+	m, err := graph.NewModel(cfg)
+	if err != nil {
+		return err
+	}
+	ck, err := torchbin.Open(opts.Model)
+	if err != nil {
+		return err
+	}
+	defer ck.Close()
+	w, err := graph.CheckpointWeights(m, ck)
 	if err != nil {
 		return err
 	}
