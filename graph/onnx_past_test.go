@@ -128,66 +128,69 @@ func TestONNXWithPast(t *testing.T) {
 // (the last row padded), matching hift's forward at both shapes.
 func TestONNXDynamicAxes(t *testing.T) {
 	be := testBackend(t)
+	type job struct {
+		name, out string
+		task      Task
+		batch     map[string]*tensors.Tensor
+		want      *tensors.Tensor
+	}
+	var jobs []job
+	var runs []ortRunReq
 	for _, name := range fixtureNames(t) {
-		t.Run(name, func(t *testing.T) {
-			_, m, w, _ := loadFixtureModel(t, name)
-			path := exportTo(t, m, w, ONNXOptions{})
-			var vocab int
-			if err := json.Unmarshal(m.Config.Raw["vocab_size"], &vocab); err != nil {
+		_, m, w, _ := loadFixtureModel(t, name)
+		path := exportTo(t, m, w, ONNXOptions{}) // exported once, run at both shapes
+		var vocab int
+		if err := json.Unmarshal(m.Config.Raw["vocab_size"], &vocab); err != nil {
+			t.Fatal(err)
+		}
+		var pad *int
+		if raw, ok := m.Config.Raw["pad_token_id"]; ok {
+			_ = json.Unmarshal(raw, &pad)
+		}
+		padID := int64(0)
+		if pad != nil {
+			padID = int64(*pad)
+		}
+		o := "logits"
+		if m.Task == TaskQA {
+			o = "start_logits"
+		}
+		for i, shape := range [][2]int{{2, 12}, {3, 40}} {
+			B, T := shape[0], shape[1]
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			ids, mask := make([]int64, B*T), make([]int64, B*T)
+			for j := range ids {
+				ids[j], mask[j] = int64(2+rng.IntN(vocab-2)), 1
+				if j/T == B-1 && j%T >= T-5 { // last row: 5 pads at the end
+					ids[j], mask[j] = padID, 0
+				}
+			}
+			batch := map[string]*tensors.Tensor{"input_ids": tensors.FromFlatDataAndDimensions(ids, B, T),
+				"attention_mask": tensors.FromFlatDataAndDimensions(mask, B, T)}
+			out, err := RunForward(be, m, w, batch, ForwardOptions{})
+			if err != nil {
 				t.Fatal(err)
 			}
-			var pad *int
-			if raw, ok := m.Config.Raw["pad_token_id"]; ok {
-				_ = json.Unmarshal(raw, &pad)
+			runs = append(runs, ortRunReq{Inputs: ortInputs(m, batch), Outputs: []string{o}, Model: path})
+			jobs = append(jobs, job{name, o, m.Task, batch, out[o]})
+		}
+	}
+	res := runORT(t, runs[0].Model, runs...) // one onnxruntime process for all
+	for i, j := range jobs {
+		got := res.Runs[i][j.out]
+		var skip func(int) bool
+		if j.task != TaskSeqCls {
+			d := slices.Clone(j.want.Shape().Dimensions)
+			if len(d) == 2 {
+				d = append(d, 1)
 			}
-			padID := int64(0)
-			if pad != nil {
-				padID = int64(*pad)
-			}
-			o := "logits"
-			if m.Task == TaskQA {
-				o = "start_logits"
-			}
-			var reqs []ortRunReq
-			var wants []*tensors.Tensor
-			var batches []map[string]*tensors.Tensor
-			for i, shape := range [][2]int{{2, 12}, {3, 40}} {
-				B, T := shape[0], shape[1]
-				rng := rand.New(rand.NewPCG(uint64(i), 7))
-				ids, mask := make([]int64, B*T), make([]int64, B*T)
-				for j := range ids {
-					ids[j], mask[j] = int64(2+rng.IntN(vocab-2)), 1
-					if j/T == B-1 && j%T >= T-5 { // last row: 5 pads at the end
-						ids[j], mask[j] = padID, 0
-					}
-				}
-				batch := map[string]*tensors.Tensor{"input_ids": tensors.FromFlatDataAndDimensions(ids, B, T),
-					"attention_mask": tensors.FromFlatDataAndDimensions(mask, B, T)}
-				out, err := RunForward(be, m, w, batch, ForwardOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				reqs = append(reqs, ortRunReq{Inputs: ortInputs(m, batch), Outputs: []string{o}})
-				wants, batches = append(wants, out[o]), append(batches, batch)
-			}
-			res := runORT(t, path, reqs...)
-			for i, want := range wants {
-				got := res.Runs[i][o]
-				var skip func(int) bool
-				if m.Task != TaskSeqCls {
-					d := slices.Clone(want.Shape().Dimensions)
-					if len(d) == 2 {
-						d = append(d, 1)
-					}
-					skip = realPositionSkip(batches[i], d)
-				}
-				diff := ortMaxDiff(got, tensors.MustCopyFlatData[float32](want), skip)
-				shape := batches[i]["input_ids"].Shape().Dimensions
-				t.Logf("%s at %v: %s dims %v, onnxruntime vs hift max|diff| %.3g", name, shape, o, got.Dims, diff)
-				if !slices.Equal(got.Dims, want.Shape().Dimensions) || !(diff <= 2e-5) {
-					t.Errorf("%s at %v: dims %v (want %v), max|diff| %.3g", name, shape, got.Dims, want.Shape().Dimensions, diff)
-				}
-			}
-		})
+			skip = realPositionSkip(j.batch, d)
+		}
+		diff := ortMaxDiff(got, tensors.MustCopyFlatData[float32](j.want), skip)
+		shape := j.batch["input_ids"].Shape().Dimensions
+		t.Logf("%s at %v: %s dims %v, onnxruntime vs hift max|diff| %.3g", j.name, shape, j.out, got.Dims, diff)
+		if !slices.Equal(got.Dims, j.want.Shape().Dimensions) || !(diff <= 2e-5) {
+			t.Errorf("%s at %v: dims %v (want %v), max|diff| %.3g", j.name, shape, got.Dims, j.want.Shape().Dimensions, diff)
+		}
 	}
 }
