@@ -16,7 +16,12 @@ type Message struct {
 // chat_template, or chat_template.jinja), as transformers' apply_chat_template(tokenize=False) does; the
 // template sees messages, add_generation_prompt, bos_token and eos_token. The Jinja engine is
 // github.com/ardanlabs/jinja, written for LLM chat templates.
-func (t *Tokenizer) ApplyChatTemplate(messages []Message, addGenerationPrompt bool) (string, error) {
+func (t *Tokenizer) ApplyChatTemplate(messages []Message, addGenerationPrompt bool) (out string, err error) {
+	defer func() { // the Jinja engine is third-party: a panic on a malformed template becomes an error
+		if r := recover(); r != nil {
+			out, err = "", fmt.Errorf("tokenizer %s: chat template: %v", t.path, r)
+		}
+	}()
 	if t.chatTemplate == "" {
 		return "", fmt.Errorf("tokenizer %s: no chat template (tokenizer_config.json has no chat_template)", t.path)
 	}
@@ -34,7 +39,7 @@ func (t *Tokenizer) ApplyChatTemplate(messages []Message, addGenerationPrompt bo
 		}
 		return ""
 	}
-	out, err := tmpl.Render(map[string]any{
+	out, err = tmpl.Render(map[string]any{
 		"messages": msgs, "add_generation_prompt": addGenerationPrompt,
 		"bos_token": tok(t.bos), "eos_token": tok(t.eos),
 	})

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every parser fuzz target for a while: scripts/fuzz.sh [TIME] [FILTER]
+#   TIME    go test -fuzztime per target (default 30s; CI uses 2s), e.g. 5m or 10000x
+#   FILTER  only targets whose name matches this grep pattern
+# The seed corpora are committed (f.Add seeds in each *_test.go, plus testdata/fuzz/<Target>/ where present) and
+# also run in every plain `go test`. A crasher is written by go test to <pkg>/testdata/fuzz/<Target>/ — commit
+# it with the fix so it stays a regression test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+time="${1:-30s}"
+filter="${2:-.}"
+export GOMLX_BACKEND="${GOMLX_BACKEND:-go:ops_sequential}" GOMLX_NO_AUTO_INSTALL=1
+# package  target  (what it parses)
+targets=(
+  "./io/safetensors FuzzHeader"        # safetensors header and tensor extents
+  "./io/safetensors FuzzIndex"         # model.safetensors.index.json
+  "./io/gguf FuzzOpen"                 # GGUF header, metadata and tensor infos
+  "./graph FuzzConfig"                 # config.json (parse, sizes, model construction)
+  "./data/tokenizer FuzzFromJSON"      # tokenizer.json
+  "./data/tokenizer FuzzSentencePiece" # tokenizer.model (SentencePiece ModelProto) and encoding
+  "./data/tokenizer FuzzChatTemplate"  # chat templates (Jinja)
+  "./data FuzzRows"                    # JSONL / CSV / TSV rows through formatting
+)
+failed=0
+for t in "${targets[@]}"; do
+  set -- $t
+  pkg=$1 name=$2
+  echo "$name" | grep -q -- "$filter" || continue
+  echo "== $name ($pkg) for $time"
+  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "$pkg"; then
+    echo "FAIL: $name ($pkg)"
+    failed=1
+  fi
+done
+exit $failed
