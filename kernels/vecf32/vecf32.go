@@ -18,9 +18,22 @@ const (
 // String names the operation.
 func (op Op) String() string { return [...]string{"Add", "Sub", "Mul", "Div"}[op] }
 
-// VV sets dst[i] = a[i] op b[i]; the slices have the same length.
-func VV(op Op, dst, a, b []float32) {
+// The AVX-512 loops, by Op (32 elements at a time).
+var (
+	vvAVX512 = [...]func(dst, a, b *float32, n int){vvAddAVX512, vvSubAVX512, vvMulAVX512, vvDivAVX512}
+	vsAVX512 = [...]func(dst, a *float32, s float32, n int){vsAddAVX512, vsSubAVX512, vsMulAVX512, vsDivAVX512}
+	svAVX512 = [...]func(dst *float32, s float32, b *float32, n int){svAddAVX512, svSubAVX512, svMulAVX512, svDivAVX512}
+)
+
+// VV sets dst[i] = a[i] op b[i]; the slices have the same length (dst may be a or b).
+func VV(op Op, dst, a, b []float32) { vv(op, dst, a, b, hasAVX512) }
+
+func vv(op Op, dst, a, b []float32, vec bool) {
 	a, b = a[:len(dst)], b[:len(dst)]
+	if n := len(dst) &^ 31; vec && n > 0 {
+		vvAVX512[op](&dst[0], &a[0], &b[0], n)
+		dst, a, b = dst[n:], a[n:], b[n:]
+	}
 	switch op {
 	case Add:
 		for i := range dst {
@@ -42,8 +55,14 @@ func VV(op Op, dst, a, b []float32) {
 }
 
 // VS sets dst[i] = a[i] op s.
-func VS(op Op, dst, a []float32, s float32) {
+func VS(op Op, dst, a []float32, s float32) { vs(op, dst, a, s, hasAVX512) }
+
+func vs(op Op, dst, a []float32, s float32, vec bool) {
 	a = a[:len(dst)]
+	if n := len(dst) &^ 31; vec && n > 0 {
+		vsAVX512[op](&dst[0], &a[0], s, n)
+		dst, a = dst[n:], a[n:]
+	}
 	switch op {
 	case Add:
 		for i := range dst {
@@ -65,8 +84,14 @@ func VS(op Op, dst, a []float32, s float32) {
 }
 
 // SV sets dst[i] = s op b[i].
-func SV(op Op, dst []float32, s float32, b []float32) {
+func SV(op Op, dst []float32, s float32, b []float32) { sv(op, dst, s, b, hasAVX512) }
+
+func sv(op Op, dst []float32, s float32, b []float32, vec bool) {
 	b = b[:len(dst)]
+	if n := len(dst) &^ 31; vec && n > 0 {
+		svAVX512[op](&dst[0], s, &b[0], n)
+		dst, b = dst[n:], b[n:]
+	}
 	switch op {
 	case Add:
 		for i := range dst {

@@ -28,8 +28,40 @@ func sweep(lo, hi float64, n int) []float32 {
 	return xs
 }
 
-// TestExp32 compares Exp32 with float64 math.Exp over the whole float32 range and at the edges.
+// paths are the implementations of the slice functions this CPU can run: the portable one always.
+func paths() map[string]bool {
+	if hasAVX512 {
+		return map[string]bool{"go": false, "avx512": true}
+	}
+	return map[string]bool{"go": false}
+}
+
+// TestExp32 compares Exp32 and every Exp path with float64 math.Exp over the whole float32 range and at the
+// edges (NaN, ±Inf, overflow, subnormal results).
 func TestExp32(t *testing.T) {
+	xs := sweep(-110, 89, 200000)
+	xs = append(xs, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 88.7, 89, -87.5, -104, 0, -1e30, 1e30)
+	for name, vec := range paths() {
+		got := make([]float32, len(xs))
+		expSlice(got, xs, vec)
+		worst, at := 0.0, float32(0)
+		for i, x := range xs {
+			want := math.Exp(float64(x))
+			if math.IsNaN(want) {
+				if got[i] == got[i] {
+					t.Errorf("%s: exp(NaN) = %g", name, got[i])
+				}
+				continue
+			}
+			if u := ulps(got[i], want); u > worst || math.IsNaN(u) {
+				worst, at = u, x
+			}
+		}
+		t.Logf("Exp %s: max error %.3f ulp at x = %g", name, worst, at)
+		if !(worst <= 0.501) {
+			t.Errorf("Exp %s: error %.3f ulp at %g > 0.501 ulp", name, worst, at)
+		}
+	}
 	worst, at := 0.0, float32(0)
 	for _, x := range sweep(-104, 89, 200000) {
 		if u := ulps(Exp32(x), math.Exp(float64(x))); u > worst {
@@ -55,19 +87,34 @@ func TestLogisticTanh(t *testing.T) {
 	xs = append(xs, sweep(-0.002, 0.002, 10000)...)
 	xs = append(xs, float32(math.Inf(1)), float32(math.Inf(-1)), 0)
 	lg, th := make([]float32, len(xs)), make([]float32, len(xs))
-	Logistic(lg, xs)
+	worstL := 0.0
+	for name, vec := range paths() {
+		logisticSlice(lg, xs, vec)
+		w := 0.0
+		for i, x := range xs {
+			w = math.Max(w, ulps(lg[i], 1/(1+math.Exp(-float64(x)))))
+		}
+		t.Logf("Logistic %s: max error %.3f ulp", name, w)
+		worstL = math.Max(worstL, w)
+	}
 	Tanh(th, xs)
-	worstL, worstT := 0.0, 0.0
+	worstT := 0.0
 	for i, x := range xs {
-		wl := 1 / (1 + math.Exp(-float64(x)))
-		worstL = math.Max(worstL, ulps(lg[i], wl))
 		worstT = math.Max(worstT, ulps(th[i], math.Tanh(float64(x))))
 	}
-	t.Logf("Logistic: max error %.2f ulp; Tanh: max error %.2f ulp", worstL, worstT)
+	t.Logf("Tanh: max error %.2f ulp", worstT)
 	if worstL > 0.501 || worstT > 0.501 { // correctly rounded from float64, as SimpleGo's
 		t.Errorf("Logistic %.2f ulp, Tanh %.2f ulp: want ≤ 0.501", worstL, worstT)
 	}
 	nan := float32(math.NaN())
+	for _, vec := range paths() {
+		in := []float32{1, nan, -3, 0, 2, -1, 5, float32(math.Inf(-1)), 7}
+		out := make([]float32, len(in))
+		logisticSlice(out, in, vec)
+		if out[1] == out[1] || out[7] != 0 || out[3] != 0.5 {
+			t.Errorf("logistic(vec=%v) of %v = %v: want NaN at 1, 0 at 7, 0.5 at 3", vec, in, out)
+		}
+	}
 	Logistic(lg[:1], []float32{nan})
 	Tanh(th[:1], []float32{nan})
 	if lg[0] == lg[0] || th[0] == th[0] {
@@ -75,30 +122,35 @@ func TestLogisticTanh(t *testing.T) {
 	}
 }
 
-// TestBinary checks every operation and operand form against the plain float32 expression (bit for bit).
+// TestBinary checks every operation, operand form and path against the plain float32 expression (bit for bit),
+// on lengths around the 32-element vector blocks.
 func TestBinary(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	a, b, dst := make([]float32, 37), make([]float32, 37), make([]float32, 37)
-	for i := range a {
-		a[i], b[i] = rng.Float32()-0.5, rng.Float32()+0.1
-	}
-	for _, op := range []Op{Add, Sub, Mul, Div} {
-		VV(op, dst, a, b)
-		for i := range dst {
-			if dst[i] != Scalar(op, a[i], b[i]) {
-				t.Fatalf("VV %v [%d]", op, i)
-			}
+	for _, n := range []int{1, 31, 32, 77, 160} {
+		a, b, dst := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range a {
+			a[i], b[i] = rng.Float32()-0.5, rng.Float32()+0.1
 		}
-		VS(op, dst, a, b[3])
-		for i := range dst {
-			if dst[i] != Scalar(op, a[i], b[3]) {
-				t.Fatalf("VS %v [%d]", op, i)
-			}
-		}
-		SV(op, dst, a[5], b)
-		for i := range dst {
-			if dst[i] != Scalar(op, a[5], b[i]) {
-				t.Fatalf("SV %v [%d]", op, i)
+		for name, vec := range paths() {
+			for _, op := range []Op{Add, Sub, Mul, Div} {
+				vv(op, dst, a, b, vec)
+				for i := range dst {
+					if dst[i] != Scalar(op, a[i], b[i]) {
+						t.Fatalf("%s VV %v n=%d [%d]: %g", name, op, n, i, dst[i])
+					}
+				}
+				vs(op, dst, a, b[0], vec)
+				for i := range dst {
+					if dst[i] != Scalar(op, a[i], b[0]) {
+						t.Fatalf("%s VS %v n=%d [%d]: %g", name, op, n, i, dst[i])
+					}
+				}
+				sv(op, dst, a[n-1], b, vec)
+				for i := range dst {
+					if dst[i] != Scalar(op, a[n-1], b[i]) {
+						t.Fatalf("%s SV %v n=%d [%d]: %g", name, op, n, i, dst[i])
+					}
+				}
 			}
 		}
 	}
