@@ -42,46 +42,58 @@ func argmaxRows(data []float64, v int) []int64 {
 // equal hift's own forward, and the cache has optimum's shape [batch, kv_heads, past + sequence, head_dim].
 func TestONNXWithPast(t *testing.T) {
 	be := testBackend(t)
+	const B, V = 2, 40
+	prompt := []int64{3, 7, 9, 5, 8, 12}
+	type family struct {
+		mt, path        string
+		m               *Model
+		w               map[string]*tensors.Tensor
+		kvh, dh, layers int
+		full            []int64
+	}
+	step := func(f *family, n, from int, ids ortValue, prev bool) ortRunReq {
+		in := map[string]ortValue{"input_ids": ids, "attention_mask": ortInts([]int{B, from + n}, slices.Repeat([]int64{1}, B*(from+n)))}
+		if f.mt != "opt" {
+			in["position_ids"] = arangePositions(B, n, from)
+		}
+		for l := 0; l < f.layers; l++ {
+			for _, kv := range []string{"key", "value"} {
+				if prev {
+					in[fmt.Sprintf("past_key_values.%d.%s", l, kv)] = ortValue{Prev: fmt.Sprintf("present.%d.%s", l, kv)}
+				} else {
+					in[fmt.Sprintf("past_key_values.%d.%s", l, kv)] = ortEmpty(B, f.kvh, 0, f.dh)
+				}
+			}
+		}
+		return ortRunReq{Inputs: in, Model: f.path}
+	}
+	var fams []*family
+	var cachedRuns []ortRunReq
 	for _, mt := range []string{"gpt2", "gpt_neo", "gpt_neox", "opt", "llama", "mistral", "qwen2"} {
-		t.Run(mt, func(t *testing.T) {
-			m := decModel(t, fmt.Sprintf(`{"architectures":[%q],%s}`, causalClass(t, mt), classesTiny[mt].config))
-			w := decWeights(m)
-			path := exportTo(t, m, w, ONNXOptions{WithPast: true})
-			kvh, dh, layers := decoderCacheDims(m)
-			const B, V = 2, 40
-			prompt := []int64{3, 7, 9, 5, 8, 12}
-			pastInputs := func(in map[string]ortValue, prev bool) map[string]ortValue {
-				for l := 0; l < layers; l++ {
-					for _, kv := range []string{"key", "value"} {
-						if prev {
-							in[fmt.Sprintf("past_key_values.%d.%s", l, kv)] = ortValue{Prev: fmt.Sprintf("present.%d.%s", l, kv)}
-						} else {
-							in[fmt.Sprintf("past_key_values.%d.%s", l, kv)] = ortEmpty(B, kvh, 0, dh)
-						}
-					}
-				}
-				return in
-			}
-			step := func(n, from int, ids ortValue, prev bool) ortRunReq {
-				in := map[string]ortValue{"input_ids": ids, "attention_mask": ortInts([]int{B, from + n}, slices.Repeat([]int64{1}, B*(from+n)))}
-				if mt != "opt" {
-					in["position_ids"] = arangePositions(B, n, from)
-				}
-				return ortRunReq{Inputs: pastInputs(in, prev)}
-			}
-			cached := runORT(t, path,
-				step(3, 0, ortInts([]int{B, 3}, prompt), false),
-				step(1, 3, ortValue{Greedy: "logits"}, true),
-				step(1, 4, ortValue{Greedy: "logits"}, true))
-			g1 := argmaxRows(cached.Runs[0]["logits"].Data, V) // [B·3]
-			g2 := argmaxRows(cached.Runs[1]["logits"].Data, V) // [B]
-			full := make([]int64, 0, 10)
-			for b := 0; b < B; b++ {
-				full = append(full, prompt[3*b:3*b+3]...)
-				full = append(full, g1[3*b+2], g2[b])
-			}
-			recompute := runORT(t, path, step(5, 0, ortInts([]int{B, 5}, full), false))
-			r := recompute.Runs[0]["logits"] // [B, 5, V]
+		m := decModel(t, fmt.Sprintf(`{"architectures":[%q],%s}`, causalClass(t, mt), classesTiny[mt].config))
+		w := decWeights(m)
+		f := &family{mt: mt, m: m, w: w, path: exportTo(t, m, w, ONNXOptions{WithPast: true})}
+		f.kvh, f.dh, f.layers = decoderCacheDims(m)
+		fams = append(fams, f)
+		// Prompt from an empty cache, then two greedy tokens one at a time through present.* → past_key_values.*.
+		cachedRuns = append(cachedRuns, step(f, 3, 0, ortInts([]int{B, 3}, prompt), false),
+			step(f, 1, 3, ortValue{Greedy: "logits"}, true), step(f, 1, 4, ortValue{Greedy: "logits"}, true))
+	}
+	cached := runORT(t, cachedRuns[0].Model, cachedRuns...)
+	var recomputeRuns []ortRunReq
+	for i, f := range fams {
+		g1 := argmaxRows(cached.Runs[3*i]["logits"].Data, V)   // [B·3]
+		g2 := argmaxRows(cached.Runs[3*i+1]["logits"].Data, V) // [B]
+		for b := 0; b < B; b++ {
+			f.full = append(f.full, prompt[3*b:3*b+3]...)
+			f.full = append(f.full, g1[3*b+2], g2[b])
+		}
+		recomputeRuns = append(recomputeRuns, step(f, 5, 0, ortInts([]int{B, 5}, f.full), false))
+	}
+	recompute := runORT(t, recomputeRuns[0].Model, recomputeRuns...)
+	for i, f := range fams {
+		t.Run(f.mt, func(t *testing.T) {
+			r := recompute.Runs[i]["logits"] // [B, 5, V]
 			if !slices.Equal(r.Dims, []int{B, 5, V}) {
 				t.Fatalf("recomputed logits dims %v", r.Dims)
 			}
@@ -90,30 +102,30 @@ func TestONNXWithPast(t *testing.T) {
 				for pos := 0; pos < 5; pos++ {
 					var got []float64
 					if pos < 3 {
-						got = cached.Runs[0]["logits"].Data[(b*3+pos)*V : (b*3+pos+1)*V]
+						got = cached.Runs[3*i]["logits"].Data[(b*3+pos)*V : (b*3+pos+1)*V]
 					} else {
-						got = cached.Runs[pos-2]["logits"].Data[b*V : (b+1)*V]
+						got = cached.Runs[3*i+pos-2]["logits"].Data[b*V : (b+1)*V]
 					}
 					want := r.Data[(b*5+pos)*V : (b*5+pos+1)*V]
 					for j := range want {
 						worst = math.Max(worst, math.Abs(got[j]-want[j]))
 					}
 				}
-				if g := argmaxRows(r.Data[(b*5+2)*V:(b*5+4)*V], V); g[0] != full[5*b+3] || g[1] != full[5*b+4] {
-					t.Errorf("row %d: recomputing picks tokens %v, the cache picked %v", b, g, full[5*b+3:5*b+5])
+				if g := argmaxRows(r.Data[(b*5+2)*V:(b*5+4)*V], V); g[0] != f.full[5*b+3] || g[1] != f.full[5*b+4] {
+					t.Errorf("row %d: recomputing picks tokens %v, the cache picked %v", b, g, f.full[5*b+3:5*b+5])
 				}
 			}
-			present := cached.Runs[2][fmt.Sprintf("present.%d.value", layers-1)]
-			t.Logf("%s: tokens %v, max|cached − recomputed logit| %.3g, last present dims %v", m.Class, full, worst, present.Dims)
+			present := cached.Runs[3*i+2][fmt.Sprintf("present.%d.value", f.layers-1)]
+			t.Logf("%s: tokens %v, max|cached − recomputed logit| %.3g, last present dims %v", f.m.Class, f.full, worst, present.Dims)
 			if !(worst <= 1e-5) {
 				t.Errorf("cached vs recomputed logits differ by %.3g > 1e-5", worst)
 			}
-			if !slices.Equal(present.Dims, []int{B, kvh, 5, dh}) {
-				t.Errorf("present dims %v, want [%d %d 5 %d]", present.Dims, B, kvh, dh)
+			if !slices.Equal(present.Dims, []int{B, f.kvh, 5, f.dh}) {
+				t.Errorf("present dims %v, want [%d %d 5 %d]", present.Dims, B, f.kvh, f.dh)
 			}
-			batch := map[string]*tensors.Tensor{"input_ids": tensors.FromFlatDataAndDimensions(full, B, 5),
+			batch := map[string]*tensors.Tensor{"input_ids": tensors.FromFlatDataAndDimensions(f.full, B, 5),
 				"attention_mask": tensors.FromFlatDataAndDimensions(slices.Repeat([]int64{1}, B*5), B, 5)}
-			out, err := RunForward(be, m, w, batch, ForwardOptions{})
+			out, err := RunForward(be, f.m, f.w, batch, ForwardOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
