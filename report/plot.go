@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
 	"io"
@@ -197,7 +198,7 @@ func (c *Chart) Save(out string, w, h vg.Length) error {
 	for i, row := range plot.Align(plots, tiles, dc) {
 		plots[i][0].Draw(row[0])
 	}
-	return writeAtomic(out, func(f io.Writer) error { _, err := cw.WriteTo(f); return err })
+	return writeCanvas(out, cw)
 }
 
 // panelPlot builds one panel.
@@ -292,6 +293,22 @@ func (v cycleLines) Plot(c draw.Canvas, p *plot.Plot) {
 		X := trX(x)
 		c.StrokeLine2(st, X, c.Min.Y, X, c.Max.Y)
 	}
+}
+
+// writeCanvas writes a rendered canvas to out atomically; an SVG starts directly with <svg (what gonum/plot
+// writes before it, an XML declaration and a comment, is optional), so the file embeds as it is in HTML.
+func writeCanvas(out string, cw vg.CanvasWriterTo) error {
+	var buf bytes.Buffer
+	if _, err := cw.WriteTo(&buf); err != nil {
+		return fmt.Errorf("report: %s: %w", out, err)
+	}
+	b := buf.Bytes()
+	if strings.HasSuffix(strings.ToLower(out), ".svg") {
+		if i := bytes.Index(b, []byte("<svg")); i > 0 {
+			b = b[i:] // the XML declaration and generator comment before it are optional
+		}
+	}
+	return writeAtomic(out, func(f io.Writer) error { _, err := f.Write(b); return err })
 }
 
 // writeAtomic writes a file through a temporary file in the same folder renamed into place.

@@ -101,7 +101,7 @@ whose printed digits differ. --chart writes an SVG of Para/Gra/Sta stacked per r
 	fl.StringVar(&opts.Precisions, "precision", "all", "comma-separated: fp32, mixed, mixed_hi; all = the three")
 	fl.StringVar(&opts.Format, "format", "markdown", "markdown, csv or json")
 	fl.BoolVar(&opts.ComparePaper, "compare-paper", false, "add the paper's numbers beside ours (llama-7b)")
-	fl.StringVar(&opts.Chart, "chart", "", "also write an SVG chart of Para/Gra/Sta to this file")
+	fl.StringVar(&opts.Chart, "chart", "", "also write a chart of Para/Gra/Sta to this file (.svg or .png)")
 	return cmd
 }
 
@@ -231,7 +231,7 @@ func runBenchMemory(o *BenchMemoryOptions) error {
 	if o.Chart != "" {
 		ours := t
 		ours.Rows = slices.DeleteFunc(slices.Clone(t.Rows), func(r bench.Row) bool { return r.Source == bench.Paper })
-		if err := writeFile(o.Chart, func(w io.Writer) error { return bench.WriteSVG(w, ours) }); err != nil {
+		if err := memoryChart(o.Chart, ours); err != nil { // bench_charts.go
 			return fmt.Errorf("--chart: %w", err)
 		}
 	}
@@ -263,6 +263,7 @@ type BenchSpeedOptions struct {
 	Model                        string
 	Batch, Seq, Steps, GroupSize int
 	Optimizer, Method, Format    string
+	Chart                        string // bench_charts.go
 }
 
 func newBenchSpeedCmd(f *factory, runF func(*BenchSpeedOptions) error) *cobra.Command {
@@ -320,6 +321,7 @@ which benchstat compares across runs (--format bench prints only those).`,
 	fl.StringVar(&opts.Optimizer, "optimizer", "adamw", "optimizer (adamw, sgdm, sgd, adafactor, adagrad, ...)")
 	fl.StringVar(&opts.Method, "method", "both", "both, hift or fpft")
 	fl.StringVar(&opts.Format, "format", "text", "text (table + benchmark lines), bench (benchmark lines only) or json")
+	fl.StringVar(&opts.Chart, "chart", "", "also write a chart of the mean step time per HiFT group and full step (.svg or .png)")
 	return cmd
 }
 
@@ -355,6 +357,11 @@ func runBenchSpeed(o *BenchSpeedOptions) error {
 		return err
 	}
 	name := bench.ModelName(o.Model)
+	if o.Chart != "" {
+		if err := speedChart(o.Chart, name, so, res); err != nil { // bench_charts.go
+			return fmt.Errorf("--chart: %w", err)
+		}
+	}
 	switch o.Format {
 	case "json":
 		return writeJSON(o.f.stdout, map[string]any{"model": name, "backend": graph.ResolveBackendConfig(o.f.backendFlag),
