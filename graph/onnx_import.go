@@ -62,7 +62,7 @@ func ImportONNX(mp *onnx.ModelProto, path, dir string, cfg *Config) (*Model, map
 		}
 		shape := onnx.Shape(init)
 		if transposed { // torch's MatMul operand [in, out] back to nn.Linear's [out, in]
-			vals, shape = transpose2D(vals, shape)
+			vals, shape = onnxTranspose2D(vals, shape)
 		}
 		if tied {
 			aliases[name] = vals
@@ -144,8 +144,8 @@ func torchRenamed(g *onnx.GraphProto) map[string]string {
 	return out
 }
 
-// transpose2D transposes a row-major [r, c] matrix.
-func transpose2D(vals []float32, shape []int) ([]float32, []int) {
+// onnxTranspose2D transposes a row-major [r, c] matrix.
+func onnxTranspose2D(vals []float32, shape []int) ([]float32, []int) {
 	r, c := shape[0], shape[1]
 	t := make([]float32, len(vals))
 	for i := 0; i < r; i++ {

@@ -38,7 +38,7 @@ func torchStyle(t *testing.T, mp *onnx.ModelProto) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tv, shape := transpose2D(vals, onnx.Shape(init))
+		tv, shape := onnxTranspose2D(vals, onnx.Shape(init))
 		count++
 		renamed := fmt.Sprintf("onnx::MatMul_%d", 1000+count)
 		*init = *onnx.Float32Tensor(renamed, shape, tv)
