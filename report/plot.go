@@ -108,6 +108,11 @@ func BuildChart(m *Metrics) *Chart {
 		c.Panels = append(c.Panels, Panel{Name: "grad_norm", YLabel: "grad norm (active group)", LogY: true,
 			Series: []Series{{Name: "grad norm", X: gx, Y: gn}}})
 	}
+	for i := range c.Panels { // long runs: keep the files small (the smoothed curve was computed on every step)
+		for j := range c.Panels[i].Series {
+			c.Panels[i].Series[j] = thin(c.Panels[i].Series[j], maxPoints)
+		}
+	}
 	c.XMin, c.XMax = math.Inf(1), math.Inf(-1)
 	for _, p := range c.Panels {
 		for _, s := range p.Series {
@@ -134,6 +139,26 @@ func BuildChart(m *Metrics) *Chart {
 		c.Title += note
 	}
 	return c
+}
+
+// maxPoints bounds the points of one drawn series.
+const maxPoints = 4000
+
+// thin keeps every k-th point of a long series (and its last), so that no more than limit are drawn.
+func thin(s Series, limit int) Series {
+	n := len(s.X)
+	if n <= limit {
+		return s
+	}
+	k := (n + limit - 1) / limit
+	out := Series{Name: s.Name, Points: s.Points}
+	for i := 0; i < n; i += k {
+		out.X, out.Y = append(out.X, s.X[i]), append(out.Y, s.Y[i])
+	}
+	if out.X[len(out.X)-1] != s.X[n-1] {
+		out.X, out.Y = append(out.X, s.X[n-1]), append(out.Y, s.Y[n-1])
+	}
+	return out
 }
 
 // ema is the exponential moving average TensorBoard's smoothing slider computes (debiased).

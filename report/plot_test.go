@@ -88,6 +88,15 @@ func TestReadMetricsAndChart(t *testing.T) {
 	if n := len(BuildChart(m2).Cycles); n > maxCycleLines || n < maxCycleLines/2 {
 		t.Errorf("%d cycle markers for 199 cycles, want between %d and %d", n, maxCycleLines/2, maxCycleLines)
 	}
+	// Long runs: series thinned to at most maxPoints, the last step kept.
+	m3, _ := ReadMetrics(writeMetrics(t, t.TempDir(), 3*maxPoints+7))
+	for _, p := range BuildChart(m3).Panels {
+		for _, s := range p.Series {
+			if len(s.X) > maxPoints+1 || (!s.Points && s.X[len(s.X)-1] != float64(3*maxPoints+7)) {
+				t.Errorf("%s: %d points ending at %v", s.Name, len(s.X), s.X[len(s.X)-1])
+			}
+		}
+	}
 }
 
 func TestPlotFiles(t *testing.T) {
