@@ -24,7 +24,7 @@ import (
 // SimpleGo walks a broadcast through a per-element iterator (4.9 ns per element for a broadcast Mul) and
 // computes Exp and Logistic through float64 math.Exp (7–11 ns). Here a broadcast is collapsed into as few
 // contiguous runs as possible (adjacent axes that step alike are merged), each run is a plain Go loop from
-// kernels/vecf32, and large ops are split over the cores. Add/Sub/Mul/Div, ReduceMax and BroadcastInDim give
+// kernels/vecf32, and large ops are split over the cores. Add/Sub/Mul/Div, ReduceMax, BroadcastInDim and Transpose give
 // bit-identical results; Exp, Logistic and Tanh are float64 polynomials rounded once, almost always equal to
 // SimpleGo's; ReduceSum accumulates in float64 (more accurate than SimpleGo's sequential float32 sum).
 // Everything else (other dtypes, reductions over non-adjacent axes, very short runs) goes to SimpleGo's own.
@@ -94,6 +94,9 @@ func installFastEW(dataOff uintptr) *fastEW {
 	})
 	hook(backends.OpTypeReduceMax, func(be *simplego.Backend, node *simplego.Node, in []*simplego.Buffer, _ []bool) (*simplego.Buffer, bool) {
 		return fe.reduce(true, be, node, in)
+	})
+	hook(backends.OpTypeTranspose, func(be *simplego.Backend, node *simplego.Node, in []*simplego.Buffer, _ []bool) (*simplego.Buffer, bool) {
+		return fe.transpose(be, node, in)
 	})
 	hook(backends.OpTypeBroadcastInDim, func(be *simplego.Backend, node *simplego.Node, in []*simplego.Buffer, _ []bool) (*simplego.Buffer, bool) {
 		return fe.broadcastInDim(be, node, in)
@@ -374,4 +377,44 @@ func (fe *fastEW) probe(be *simplego.Backend) error {
 		}
 	}
 	return nil
+}
+
+// transpose permutes the axes of a float32 operand: runs that stay contiguous are copied, others gathered.
+func (fe *fastEW) transpose(be *simplego.Backend, node *simplego.Node, in []*simplego.Buffer) (*simplego.Buffer, bool) {
+	s, src, ok := f32(be, in[0])
+	perm, ok2 := fe.nodeAxes(node)
+	os := fe.nodeShape(node)
+	if !ok || !ok2 || len(perm) != s.Rank() || os.DType != dtypes.Float32 || os.Size() == 0 || os.Size() != s.Size() {
+		return nil, false
+	}
+	strides := make([]int, s.Rank())
+	for i, acc := s.Rank()-1, 1; i >= 0; i-- {
+		strides[i] = acc
+		acc *= s.Dimensions[i]
+	}
+	sa := make([]int, len(perm)) // output axis i reads input axis perm[i]
+	for i, p := range perm {
+		if p < 0 || p >= s.Rank() || os.Dimensions[i] != s.Dimensions[p] {
+			return nil, false
+		}
+		sa[i] = strides[p]
+	}
+	l := collapse(os.Dimensions, sa, make([]int, len(sa)))
+	if l.ia == 1 && l.n < 8 && l.rows() > 1 {
+		return nil, false
+	}
+	buf := be.NewBuffer(os)
+	flat, _ := be.BufferData(buf)
+	dst := flat.([]float32)
+	l.parallel(func(o, oa, _, n int) {
+		d := dst[o : o+n]
+		if l.ia == 1 {
+			copy(d, src[oa:oa+n])
+			return
+		}
+		for i, j := 0, oa; i < n; i, j = i+1, j+l.ia {
+			d[i] = src[j]
+		}
+	})
+	return buf, true
 }

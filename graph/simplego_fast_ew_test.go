@@ -39,6 +39,8 @@ func TestFastElementwiseMatchesSimpleGo(t *testing.T) {
 		{"ReduceSum leading axes", []int{4, 5, 33}, []int{1}, func(x, _ *Node) *Node { return ReduceSum(x, 0, 1) }, 1e-5, true},
 		{"ReduceMax middle axis", []int{3, 50, 20}, []int{1}, func(x, _ *Node) *Node { return ReduceMax(x, 1) }, 0, true},
 		{"ReduceSum non-adjacent axes (fallback)", []int{3, 4, 5}, []int{1}, func(x, _ *Node) *Node { return ReduceSum(x, 0, 2) }, 0, false},
+		{"Transpose bthd->bhtd (contiguous runs)", []int{2, 9, 3, 16}, []int{1}, func(x, _ *Node) *Node { return TransposeAllDims(x, 0, 2, 1, 3) }, 0, true},
+		{"Transpose matrix (gathered)", []int{37, 53}, []int{1}, func(x, _ *Node) *Node { return TransposeAllDims(x, 1, 0) }, 0, true},
 		{"BroadcastInDim middle axis", []int{3, 1, 20}, []int{1}, func(x, _ *Node) *Node { return BroadcastToDims(x, 3, 4, 20) }, 0, true},
 	}
 	run := func(t *testing.T, fn func(x, y *Node) *Node, x, y *tensors.Tensor) []float32 {
