@@ -146,6 +146,24 @@ func (b *onnxBuilder) w(name string) string {
 	return v
 }
 
+// matches reports whether the loaded tensor name holds want to a relative tolerance (false when not loaded).
+func (b *onnxBuilder) matches(name string, want []float32, rel float64) bool {
+	t, ok := b.weights[name]
+	if !ok || t.Shape().Size() != len(want) {
+		return false
+	}
+	same := true
+	tensors.MustConstFlatData(t, func(flat []float32) {
+		for i, v := range flat {
+			if math.Abs(float64(v-want[i])) > rel*math.Abs(float64(want[i])) {
+				same = false
+				return
+			}
+		}
+	})
+	return same
+}
+
 // linear applies nn.Linear (W [out, in], optional bias): x·Wᵀ + b.
 func (b *onnxBuilder) linear(x, prefix string, bias bool) string {
 	wt := b.op("Transpose", []string{b.w(prefix + ".weight")}, attr("perm", []int64{1, 0})) // [in, out]

@@ -232,13 +232,25 @@ func onnxGPTNeoX(d *onnxDecoder, m *Model) []string {
 	x := b.gather(b.w("gpt_neox.embed_in.weight"), d.ids) // [B, T, D]
 	mask := b.causalMask(d.mask, d.ids, 0)
 	scale := 1 / math.Sqrt(float64(Dh))
-	// The config's frequencies, as the GoMLX forward computes them (equal to HF's inv_freq buffers, which are
-	// exported as initializers for import but not read by the graph).
-	invFreq := b.floats(float32s(c.invFreq(0)))
+	// The config's frequencies, as the GoMLX forward computes them. A layer's inv_freq buffer (what HF reads) is
+	// used instead when it holds the same frequencies (to 1e-6): then the graph reads every initializer and
+	// onnxruntime has none to drop with a warning. A buffer that disagrees stays an unused initializer, kept
+	// for import.
+	freqs := float32s(c.invFreq(0))
+	configFreq := "" // added on first use
 	for l := 0; l < c.NumHiddenLayers; l++ {
 		p := fmt.Sprintf("gpt_neox.layers.%d", l)
 		var cos, sin string
 		if R > 0 {
+			var invFreq string
+			if buf := p + ".attention.rotary_emb.inv_freq"; c.RopeScaling == nil && b.matches(buf, freqs, 1e-6) {
+				invFreq = b.w(buf)
+			} else {
+				if configFreq == "" {
+					configFreq = b.floats(freqs)
+				}
+				invFreq = configFreq
+			}
 			cos, sin = b.rotary(d.positions, invFreq) // [B, 1, T, R]
 		}
 		h := b.layerNorm(x, p+".input_layernorm", c.LayerNormEps, true, D)
