@@ -212,6 +212,7 @@ func weightSource(w GGUFWeights, hf, gg string, transform func(v []float32, shap
 type ggufNamePair struct {
 	hf, gguf  string
 	out, back func(v []float32, shape []int) []float32
+	transpose bool // a [in, out] Conv1D weight written as [out, in] (applied after out, before back)
 }
 
 // expandNames turns a name table into the tensors of a model with layers blocks; optional pairs whose HF
@@ -233,6 +234,17 @@ func expandNames(table []ggufNamePair, layers int, prefix string, w GGUFWeights,
 			if err != nil {
 				return nil, err
 			}
+			if p.transpose {
+				src, hfShape := s.values, s.shape
+				s.shape = []int{hfShape[1], hfShape[0]}
+				s.values = func() ([]float32, error) {
+					v, err := src()
+					if err != nil {
+						return nil, err
+					}
+					return transpose2D(v, hfShape), nil
+				}
+			}
 			out = append(out, s)
 		}
 	}
@@ -243,8 +255,9 @@ func expandNames(table []ggufNamePair, layers int, prefix string, w GGUFWeights,
 // is an error unless keep accepts it (returning its HF name).
 func importNames(g *gguf.File, table []ggufNamePair, layers int, prefix string, extra map[string]string) (map[string]*tensors.Tensor, error) {
 	type back struct {
-		hf string
-		fn func(v []float32, shape []int) []float32
+		hf        string
+		fn        func(v []float32, shape []int) []float32
+		transpose bool
 	}
 	toHF := map[string]back{}
 	for _, p := range table {
@@ -253,7 +266,7 @@ func importNames(g *gguf.File, table []ggufNamePair, layers int, prefix string, 
 			n = layers
 		}
 		for l := range n {
-			toHF[strings.ReplaceAll(p.gguf, "{i}", fmt.Sprint(l))] = back{prefix + strings.ReplaceAll(p.hf, "{i}", fmt.Sprint(l)), p.back}
+			toHF[strings.ReplaceAll(p.gguf, "{i}", fmt.Sprint(l))] = back{prefix + strings.ReplaceAll(p.hf, "{i}", fmt.Sprint(l)), p.back, p.transpose}
 		}
 	}
 	for gg, hf := range extra {
@@ -269,10 +282,14 @@ func importNames(g *gguf.File, table []ggufNamePair, layers int, prefix string, 
 		if err != nil {
 			return nil, err
 		}
-		if b.fn != nil {
-			v = b.fn(v, ti.Shape)
+		shape := ti.Shape
+		if b.transpose {
+			v, shape = transpose2D(v, shape), []int{shape[1], shape[0]}
 		}
-		out[b.hf] = tensors.FromFlatDataAndDimensions(v, ti.Shape...)
+		if b.fn != nil {
+			v = b.fn(v, shape)
+		}
+		out[b.hf] = tensors.FromFlatDataAndDimensions(v, shape...)
 	}
 	return out, nil
 }
