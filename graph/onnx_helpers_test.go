@@ -136,7 +136,7 @@ func ortMaxDiff(got ortValue, want []float32, skip func(int) bool) float64 {
 	return worst
 }
 
-// fixtureNames lists every fixture of testdata/fixtures/index.json.
+// fixtureNames lists every model fixture (one with an architecture) of testdata/fixtures/index.json.
 func fixtureNames(t *testing.T) []string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(fixture.Root(), "index.json"))
@@ -145,7 +145,8 @@ func fixtureNames(t *testing.T) []string {
 	}
 	var idx struct {
 		Fixtures []struct {
-			Name string `json:"name"`
+			Name         string `json:"name"`
+			Architecture string `json:"architecture"`
 		} `json:"fixtures"`
 	}
 	if err := json.Unmarshal(data, &idx); err != nil {
@@ -153,7 +154,9 @@ func fixtureNames(t *testing.T) []string {
 	}
 	var out []string
 	for _, f := range idx.Fixtures {
-		out = append(out, f.Name)
+		if f.Architecture != "" { // model fixtures only
+			out = append(out, f.Name)
+		}
 	}
 	if len(out) == 0 {
 		t.Fatal("fixtures index.json lists no fixture")
