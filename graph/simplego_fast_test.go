@@ -186,3 +186,48 @@ func TestViewOf(t *testing.T) {
 		t.Fatal("cross axes 0 and 2 around a contracting axis cannot be one stride, but viewOf accepted them")
 	}
 }
+
+// TestFastDotGeneralBF16 checks a bfloat16 DotGeneral (f32 accumulation, truncated to bf16 as SimpleGo) against
+// a float64 reference of the bf16 inputs, within bf16's resolution, and against SimpleGo's own in check mode.
+func TestFastDotGeneralBF16(t *testing.T) {
+	be := testBackend(t)
+	if err := EnableFastCPU(be); err != nil {
+		t.Fatalf("fast CPU kernels not installed: %v", err)
+	}
+	fd, _ := fastCPU()
+	fd.check.Store(true)
+	t.Cleanup(func() { fd.check.Store(os.Getenv(CheckDotGeneralEnv) == "1") })
+	xDims, yDims := []int{3, 17, 40}, []int{40, 29}
+	x, y := iotaValues(prod(xDims), 0.3), iotaValues(prod(yDims), 1.7)
+	fast0 := fd.fast.Load()
+	exec, err := NewExec(be, func(x, y *Node) *Node {
+		return ConvertDType(DotGeneral(ConvertDType(x, dtypes.BFloat16), []int{2}, nil, ConvertDType(y, dtypes.BFloat16), []int{0}, nil), dtypes.Float32)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, xDims...), tensors.FromFlatDataAndDimensions(y, yDims...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tensors.MustCopyFlatData[float32](outs[0])
+	trunc := func(v []float32) []float32 { // SimpleGo's f32 -> bf16 conversion truncates
+		out := make([]float32, len(v))
+		for i, f := range v {
+			out[i] = math.Float32frombits(math.Float32bits(f) &^ 0xffff)
+		}
+		return out
+	}
+	want := refDotGeneral(trunc(x), xDims, []int{2}, nil, trunc(y), yDims, []int{0}, nil)
+	worst := 0.0
+	for i := range want {
+		worst = math.Max(worst, math.Abs(float64(got[i])-want[i])/math.Max(1, math.Abs(want[i])))
+	}
+	t.Logf("bf16: max |hift − float64 reference| / max(1, |ref|) = %.3g over %d outputs", worst, len(want))
+	if worst > 1.0/128 {
+		t.Errorf("bf16 error %.3g > 2⁻⁷", worst)
+	}
+	if fd.fast.Load() == fast0 {
+		t.Error("the bf16 DotGeneral did not run on sgemm")
+	}
+}
