@@ -108,13 +108,22 @@ func TestOutputNeverDestroysInputs(t *testing.T) {
 		}
 	}
 	// --overwrite writes into the foreign folder (the user's file stays); resuming into the run's folder works.
+	os.MkdirAll(filepath.Join(foreign, "checkpoint-7"), 0o755) // not hift's: no trainer state inside
 	code, _, stderr = runCLI(t, append(base, "--output", foreign, "--overwrite")...)
 	if b, _ := os.ReadFile(filepath.Join(foreign, "notes.txt")); code != 0 || string(b) != "mine" {
 		t.Errorf("--overwrite: exit %d (%s), notes.txt %q", code, stderr, b)
 	}
+	if _, err := os.Stat(filepath.Join(foreign, "checkpoint-7")); err != nil {
+		t.Errorf("--overwrite removed a checkpoint-7 folder hift did not write")
+	}
 	code, _, stderr = runCLI(t, "train", "--resume", ck, "--steps", "3", "--output", run)
 	if code != 0 {
 		t.Errorf("resume into the run's folder: exit %d: %s", code, stderr)
+	}
+	// --overwrite over an earlier hift run removes that run's checkpoints (they must not be resumed by mistake).
+	code, _, stderr = runCLI(t, "train", "--model", model, "--data", data, "--steps", "1", "--output", run, "--overwrite")
+	if _, err := os.Stat(ck); code != 0 || err == nil {
+		t.Errorf("--overwrite over a run: exit %d (%s); old checkpoint-2 still there: %v", code, stderr, err == nil)
 	}
 	t.Logf("%d refused placements, inputs byte-identical (%d files checked each time)", len(cases), len(before))
 }

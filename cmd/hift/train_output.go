@@ -1,9 +1,11 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/hift-go/hift/hift"
 	"github.com/hift-go/hift/internal/outdir"
 )
 
@@ -103,20 +105,22 @@ func (o *TrainOptions) lockOutput(logf func(string, ...any)) (*outputGuard, erro
 }
 
 // clearOldCheckpoints removes, for a fresh run written over a folder with --overwrite, the checkpoint-N folders
-// of the earlier run (atomically), so they can never be mistaken for this run's.
+// of an earlier hift run there (those holding hift_trainer_state.json; atomically), so they can never be
+// mistaken for this run's or resumed by accident. Anything else in the folder is left alone.
 func (o *TrainOptions) clearOldCheckpoints() error {
 	if o.Resume != "" || o.Run.Output == "" {
 		return nil
 	}
-	names, err := outdir.Contents(o.Run.Output)
+	cks, err := hift.ListCheckpoints(o.Run.Output)
 	if err != nil {
-		return err
+		return nil // the folder does not exist yet
 	}
-	for _, n := range names {
-		if strings.HasPrefix(n, "checkpoint-") {
-			if err := outdir.RemoveAll(filepath.Join(o.Run.Output, n)); err != nil {
-				return err
-			}
+	for _, ck := range cks {
+		if _, err := os.Stat(filepath.Join(ck, hift.TrainerStateFile)); err != nil {
+			continue
+		}
+		if err := outdir.RemoveAll(ck); err != nil {
+			return err
 		}
 	}
 	return nil
