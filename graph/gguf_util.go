@@ -20,6 +20,12 @@ type ggufSource struct {
 	name   string
 	shape  []int
 	values func() ([]float32, error)
+	// hf, rows and transposed say where it came from: the HF tensor, the row transform applied (q/k
+	// permutation, QKV regrouping) and whether a Conv1D [in, out] was transposed. LoRA export maps adapters
+	// through them.
+	hf         string
+	rows       func(v []float32, shape []int) []float32
+	transposed bool
 }
 
 // ggufModel is what a converter returns: the GGUF architecture name, its keys (without general.*) and tensors.
@@ -195,7 +201,7 @@ func weightSource(w GGUFWeights, hf, gg string, transform func(v []float32, shap
 	if !ok {
 		return ggufSource{}, fmt.Errorf("gguf: weight %q missing", hf)
 	}
-	return ggufSource{name: gg, shape: shape, values: func() ([]float32, error) {
+	return ggufSource{name: gg, shape: shape, hf: hf, rows: transform, values: func() ([]float32, error) {
 		v, err := w.Float32(hf)
 		if err != nil {
 			return nil, err
@@ -236,7 +242,7 @@ func expandNames(table []ggufNamePair, layers int, prefix string, w GGUFWeights,
 			}
 			if p.transpose {
 				src, hfShape := s.values, s.shape
-				s.shape = []int{hfShape[1], hfShape[0]}
+				s.shape, s.transposed = []int{hfShape[1], hfShape[0]}, true
 				s.values = func() ([]float32, error) {
 					v, err := src()
 					if err != nil {

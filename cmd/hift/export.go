@@ -21,6 +21,8 @@ type ExportOptions struct {
 	Out    string
 	DType  string
 	ONNX   ONNXExportFlags // --format onnx only (export_onnx.go)
+	// Adapter is a PEFT LoRA folder (hift train --lora output) written as a llama.cpp adapter GGUF.
+	Adapter string
 }
 
 func newExportCmd(f *factory, runF func(*ExportOptions) error) *cobra.Command {
@@ -36,7 +38,8 @@ importance matrix (1-D tensors stay f32, output and "more bits" layers get more 
 Q5_0/Q5_1/Q8_0 when a row is not a multiple of 256). Tensors are quantized in parallel and streamed to the
 file one at a time.`,
 		Example: `  hift export --model examples/tiny-llama --format gguf --out tiny.gguf
-  hift export --model out/checkpoint --format gguf --dtype q4_k_m --out model-q4_k_m.gguf`,
+  hift export --model out/checkpoint --format gguf --dtype q4_k_m --out model-q4_k_m.gguf
+  hift export --model base --adapter out/lora-run --format gguf --out lora.gguf   # llama.cpp --lora`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Model == "" || opts.Out == "" {
@@ -60,6 +63,7 @@ file one at a time.`,
 	cmd.Flags().StringVar(&opts.Model, "model", "", "checkpoint folder")
 	cmd.Flags().StringVar(&opts.Format, "format", "gguf", "output format: gguf")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "file to write")
+	cmd.Flags().StringVar(&opts.Adapter, "adapter", "", "with --format gguf: write this PEFT LoRA folder as a llama.cpp adapter for the base model --model")
 	cmd.Flags().StringVar(&opts.DType, "dtype", "f32", "tensor type or llama.cpp mix: "+strings.Join(gguf.MixNames(), ", "))
 	addONNXExportFlags(cmd, &opts.ONNX)
 	return cmd
@@ -81,6 +85,9 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func runExport(opts *ExportOptions) error {
+	if opts.Adapter != "" {
+		return runExportAdapter(opts)
+	}
 	mix, err := gguf.ParseMix(opts.DType)
 	if err != nil {
 		return badInput("--dtype: %v", err)
