@@ -67,33 +67,9 @@ func ReadMetrics(path string) (*Metrics, error) {
 			}
 			return nil, fmt.Errorf("report: %s: line %d: not a JSON object: %v", path, n, err)
 		}
-		s, ok := rec["step"].(float64)
-		if !ok {
-			return nil, fmt.Errorf("report: %s: line %d: no numeric \"step\"", path, n)
+		if err := m.add(rec); err != nil {
+			return nil, fmt.Errorf("report: %s: line %d: %w", path, n, err)
 		}
-		if _, isEval := rec["eval_loss"]; isEval {
-			e := Eval{Step: int(s), Loss: num(rec["eval_loss"]), Values: map[string]float64{}}
-			for k, v := range rec {
-				if f, ok := v.(float64); ok && len(k) > 5 && k[:5] == "eval_" {
-					e.Values[k] = f
-				}
-			}
-			m.Evals = append(m.Evals, e)
-			continue
-		}
-		st := Step{Step: int(s), Loss: num(rec["loss"]), LR: num(rec["lr"]), GradNorm: num(rec["grad_norm_active"]), Group: -1}
-		if g, ok := rec["group"].(float64); ok {
-			st.Group = int(g)
-		}
-		if us, ok := rec["units"].([]any); ok {
-			for _, u := range us {
-				if s, ok := u.(string); ok {
-					st.Units = append(st.Units, s)
-				}
-			}
-		}
-		st.Skipped, _ = rec["skipped"].(bool)
-		m.Steps = append(m.Steps, st)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("report: %s: %w", path, err)
@@ -102,6 +78,38 @@ func ReadMetrics(path string) (*Metrics, error) {
 		return nil, fmt.Errorf("report: %s: no training or evaluation lines", path)
 	}
 	return m, nil
+}
+
+// add appends one parsed line: an evaluation (it has eval_loss) or a training step.
+func (m *Metrics) add(rec map[string]any) error {
+	s, ok := rec["step"].(float64)
+	if !ok {
+		return fmt.Errorf("no numeric \"step\"")
+	}
+	if _, isEval := rec["eval_loss"]; isEval {
+		e := Eval{Step: int(s), Loss: num(rec["eval_loss"]), Values: map[string]float64{}}
+		for k, v := range rec {
+			if f, ok := v.(float64); ok && len(k) > 5 && k[:5] == "eval_" {
+				e.Values[k] = f
+			}
+		}
+		m.Evals = append(m.Evals, e)
+		return nil
+	}
+	st := Step{Step: int(s), Loss: num(rec["loss"]), LR: num(rec["lr"]), GradNorm: num(rec["grad_norm_active"]), Group: -1}
+	if g, ok := rec["group"].(float64); ok {
+		st.Group = int(g)
+	}
+	if us, ok := rec["units"].([]any); ok {
+		for _, u := range us {
+			if s, ok := u.(string); ok {
+				st.Units = append(st.Units, s)
+			}
+		}
+	}
+	st.Skipped, _ = rec["skipped"].(bool)
+	m.Steps = append(m.Steps, st)
+	return nil
 }
 
 // num reads a JSON number; null or anything else is NaN.

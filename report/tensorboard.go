@@ -1,7 +1,9 @@
 package report
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -54,8 +56,13 @@ func NewTBWriter(logdir string, now time.Time) (*TBWriter, error) {
 	if host == "" {
 		host = "localhost"
 	}
-	path := filepath.Join(logdir, fmt.Sprintf("events.out.tfevents.%d.%s.%d", now.Unix(), host, os.Getpid()))
+	base := filepath.Join(logdir, fmt.Sprintf("events.out.tfevents.%d.%s.%d", now.Unix(), host, os.Getpid()))
+	path := base
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	for i := 1; os.IsExist(err) && i < 100; i++ { // another file this second: never overwrite it
+		path = fmt.Sprintf("%s.%d", base, i)
+		f, err = os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tensorboard: %w", err)
 	}
@@ -126,11 +133,19 @@ func WriteTensorBoard(m *Metrics, logdir string, now time.Time) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	fail := func(err error) (string, error) {
+	if err := writeEvents(w, m, now); err != nil {
 		w.Close()
 		os.Remove(w.path)
 		return "", err
 	}
+	if err := w.Close(); err != nil {
+		return "", err
+	}
+	return w.path, nil
+}
+
+// writeEvents writes the scalars of every step and evaluation of m.
+func writeEvents(w *TBWriter, m *Metrics, now time.Time) error {
 	for _, s := range m.Steps {
 		step := int64(s.Step + 1)
 		for _, sc := range []struct {
@@ -141,7 +156,7 @@ func WriteTensorBoard(m *Metrics, logdir string, now time.Time) (string, error) 
 				continue
 			}
 			if err := w.Scalar(sc.tag, step, sc.v, now); err != nil {
-				return fail(err)
+				return err
 			}
 		}
 	}
@@ -153,12 +168,96 @@ func WriteTensorBoard(m *Metrics, logdir string, now time.Time) (string, error) 
 		sort.Strings(keys)
 		for _, k := range keys {
 			if err := w.Scalar("eval/"+strings.TrimPrefix(k, "eval_"), int64(e.Step), e.Values[k], now); err != nil {
-				return fail(err)
+				return err
 			}
 		}
 	}
-	if err := w.Close(); err != nil {
-		return "", err
+	return nil
+}
+
+// TBFollower turns the lines a running trainer appends to metrics.jsonl into TensorBoard events, so that
+// `tensorboard --logdir` shows the run while it trains (HF Trainer's --report-to tensorboard).
+type TBFollower struct {
+	metrics, logdir string
+	w               *TBWriter
+	off             int64
+	Events          int // scalars written so far
+}
+
+// NewTBFollower follows metrics (a metrics.jsonl that may not exist yet) into event files in logdir.
+func NewTBFollower(metrics, logdir string) *TBFollower {
+	return &TBFollower{metrics: metrics, logdir: logdir}
+}
+
+// Poll writes the events of the complete lines appended since the last call; the event file is created at the
+// first line. When the log shrank (a resumed run cut it back), it is read again from the start into a new event
+// file. A line that is not valid JSON is skipped.
+func (f *TBFollower) Poll(now time.Time) error {
+	st, err := os.Stat(f.metrics)
+	if err != nil {
+		return nil // not written yet
 	}
-	return w.path, nil
+	if st.Size() < f.off {
+		if f.w != nil {
+			f.w.Close()
+			f.w = nil
+		}
+		f.off = 0
+	}
+	if st.Size() == f.off {
+		return nil
+	}
+	file, err := os.Open(f.metrics)
+	if err != nil {
+		return fmt.Errorf("tensorboard: %w", err)
+	}
+	defer file.Close()
+	buf := make([]byte, st.Size()-f.off)
+	n, err := file.ReadAt(buf, f.off)
+	if err != nil && n == 0 {
+		return fmt.Errorf("tensorboard: %s: %w", f.metrics, err)
+	}
+	buf = buf[:n]
+	end := bytes.LastIndexByte(buf, '\n')
+	if end < 0 {
+		return nil // no complete line yet
+	}
+	m := &Metrics{Path: f.metrics}
+	for _, line := range bytes.Split(buf[:end], []byte("\n")) {
+		var rec map[string]any
+		if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &rec) != nil {
+			continue
+		}
+		_ = m.add(rec) // a line without a step is not a metric
+	}
+	f.off += int64(end + 1)
+	if len(m.Steps)+len(m.Evals) == 0 {
+		return nil
+	}
+	if f.w == nil {
+		if f.w, err = NewTBWriter(f.logdir, now); err != nil {
+			return err
+		}
+	}
+	if err := writeEvents(f.w, m, now); err != nil {
+		return err
+	}
+	f.Events += len(m.Steps) + len(m.Evals)
+	return f.w.Flush()
+}
+
+// Path is the event file being written ("" before the first line).
+func (f *TBFollower) Path() string {
+	if f.w == nil {
+		return ""
+	}
+	return f.w.path
+}
+
+// Close closes the event file.
+func (f *TBFollower) Close() error {
+	if f.w == nil {
+		return nil
+	}
+	return f.w.Close()
 }

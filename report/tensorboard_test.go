@@ -134,7 +134,64 @@ func TestWriteTensorBoard(t *testing.T) {
 	if e := byTag["eval/loss"][1]; e.step != 12 || fmt.Sprintf("%.2f", e.value) != "1.95" {
 		t.Errorf("second eval/loss %+v, want step 12 value 1.95", e)
 	}
-	if _, err := NewTBWriter(filepath.Join(dir, "runs"), now); err == nil {
-		t.Errorf("a second writer in the same second replaced the first event file")
+	w2, err := NewTBWriter(filepath.Join(dir, "runs"), now)
+	if err != nil || w2.Path() == path {
+		t.Errorf("a second writer in the same second: %v, %s", err, path)
+	}
+	w2.Close()
+	if len(readEvents(t, path)) != len(evs) {
+		t.Errorf("the first event file changed")
+	}
+}
+
+// TestTBFollower: lines appended to metrics.jsonl while a run trains become events at each Poll (a partial
+// last line waits for its newline); a log cut back by a resume is read again into a new event file.
+func TestTBFollower(t *testing.T) {
+	dir := t.TempDir()
+	metrics := filepath.Join(dir, MetricsFile)
+	logdir := filepath.Join(dir, "runs")
+	f := NewTBFollower(metrics, logdir)
+	now := time.Unix(1700000000, 0)
+	if err := f.Poll(now); err != nil || f.Path() != "" {
+		t.Fatalf("before the log exists: %v, %q", err, f.Path())
+	}
+	line := func(s int) string {
+		return fmt.Sprintf(`{"step":%d,"loss":%g,"lr":0.001,"group":%d,"grad_norm_active":1}`+"\n", s, 2-0.1*float64(s), s%2)
+	}
+	appendTo := func(s string) {
+		fh, _ := os.OpenFile(metrics, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		fh.WriteString(s)
+		fh.Close()
+	}
+	appendTo(line(0) + line(1) + `{"step":2,"lo`)
+	if err := f.Poll(now); err != nil {
+		t.Fatal(err)
+	}
+	if f.Events != 2 {
+		t.Errorf("after 2 complete lines and a partial one: %d events", f.Events)
+	}
+	appendTo(`ss":1.8,"lr":0.001,"group":0,"grad_norm_active":1}` + "\n" + `{"step":3,"eval_loss":1.5}` + "\n")
+	f.Poll(now)
+	first := f.Path()
+	if f.Events != 4 {
+		t.Errorf("after the partial line completed and an eval: %d events", f.Events)
+	}
+	losses := 0
+	for _, e := range readEvents(t, first) {
+		if e.tag == "train/loss" {
+			losses++
+		}
+	}
+	if losses != 3 {
+		t.Errorf("%d train/loss events, want 3", losses)
+	}
+	// A resume truncates the log: a new event file.
+	os.WriteFile(metrics, []byte(line(0)), 0o644)
+	f.Poll(now)
+	if f.Path() == first || f.Events != 5 {
+		t.Errorf("after truncation: file %s (first %s), %d events", f.Path(), first, f.Events)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -22,8 +22,8 @@ const RunConfigFile = "hift_config.yaml"
 // installConfigFlags gives every runnable command without a --config of its own (init has one: the HF
 // config.json) the flags --config FILE (YAML or JSON: every flag is a key of the same name) and
 // --print-config (print the effective settings as YAML and stop). Commands with an --output folder get
-// --report-to, and after a successful run hift_config.yaml in the folder and its checkpoint-*/ folders,
-// metrics.svg (report.Plot) and, with --report-to tensorboard, TensorBoard events in OUTPUT/runs.
+// --report-to (tensorboard: events in OUTPUT/runs written while the run trains), and after a successful run
+// hift_config.yaml in the folder and its checkpoint-*/ folders and metrics.svg (report.Plot).
 func installConfigFlags(root *cobra.Command) {
 	for _, c := range root.Commands() {
 		installConfigFlags(c)
@@ -33,7 +33,7 @@ func installConfigFlags(root *cobra.Command) {
 		c.Flags().String("config", "", "read flags from this YAML or JSON file (keys are flag names; the command line wins)")
 		c.Flags().Bool("print-config", false, "print the effective settings as YAML (a valid --config file) and exit")
 		if c.Flags().Lookup("output") != nil && c.Flags().Lookup("report-to") == nil {
-			c.Flags().String("report-to", "none", "after the run also write: tensorboard (event files in OUTPUT/runs), or none")
+			c.Flags().String("report-to", "none", "tensorboard: also write the metrics as TensorBoard events in OUTPUT/runs while training; none")
 		}
 		run := c.RunE
 		c.RunE = func(cmd *cobra.Command, args []string) error {
@@ -48,7 +48,12 @@ func installConfigFlags(root *cobra.Command) {
 			if r, _ := cmd.Flags().GetString("report-to"); r != "none" && r != "tensorboard" && r != "" {
 				return badInput("--report-to must be tensorboard or none (got %q)", r)
 			}
-			if err := run(cmd, args); err != nil {
+			stop := followTensorBoard(cmd)
+			err := run(cmd, args)
+			if serr := stop(); err == nil {
+				err = serr
+			}
+			if err != nil {
 				return err
 			}
 			if err := writeRunConfig(cmd); err != nil {
@@ -241,8 +246,7 @@ func writeRunConfig(cmd *cobra.Command) error {
 	return nil
 }
 
-// writeRunReports draws OUTPUT/metrics.svg from OUTPUT/metrics.jsonl after a run and, with --report-to
-// tensorboard, writes the metrics as a TensorBoard event file into OUTPUT/runs.
+// writeRunReports draws OUTPUT/metrics.svg from OUTPUT/metrics.jsonl after a run.
 func writeRunReports(cmd *cobra.Command) error {
 	fl := cmd.Flags().Lookup("output")
 	if fl == nil || fl.Value.String() == "" {
@@ -262,12 +266,53 @@ func writeRunReports(cmd *cobra.Command) error {
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", chart)
-	if r, _ := cmd.Flags().GetString("report-to"); r == "tensorboard" {
-		ev, err := report.WriteTensorBoard(m, filepath.Join(out, "runs"), time.Now())
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (tensorboard --logdir %s)\n", ev, filepath.Join(out, "runs"))
-	}
 	return nil
+}
+
+// tbPollInterval is how often --report-to tensorboard turns new metrics lines into events during a run.
+const tbPollInterval = 2 * time.Second
+
+// followTensorBoard, with --report-to tensorboard and an --output folder, converts the run's metrics.jsonl into
+// TensorBoard events in OUTPUT/runs while it trains (report.TBFollower, every tbPollInterval); the returned
+// function stops it after a last poll and reports the event file.
+func followTensorBoard(cmd *cobra.Command) func() error {
+	r, _ := cmd.Flags().GetString("report-to")
+	fl := cmd.Flags().Lookup("output")
+	if r != "tensorboard" || fl == nil || fl.Value.String() == "" {
+		return func() error { return nil }
+	}
+	out := fl.Value.String()
+	f := report.NewTBFollower(filepath.Join(out, report.MetricsFile), filepath.Join(out, "runs"))
+	done := make(chan struct{})
+	finished := make(chan error, 1)
+	go func() {
+		t := time.NewTicker(tbPollInterval)
+		defer t.Stop()
+		var perr error
+		for {
+			select {
+			case <-t.C:
+				if err := f.Poll(time.Now()); err != nil && perr == nil {
+					perr = err
+				}
+			case <-done:
+				finished <- perr
+				return
+			}
+		}
+	}()
+	return func() error {
+		close(done)
+		err := <-finished
+		if perr := f.Poll(time.Now()); err == nil {
+			err = perr
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if p := f.Path(); p != "" {
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%d metrics lines; tensorboard --logdir %s)\n", p, f.Events, filepath.Dir(p))
+		}
+		return err
+	}
 }
