@@ -120,7 +120,8 @@ func findClass(module, name string) (any, error) {
 	return nil, fmt.Errorf("%w: global %s.%s", ErrUnsafe, module, name)
 }
 
-// Load reads the tensors of one torch.save zip file, in the order the state dict lists them.
+// Load reads the tensors of one torch.save zip file, in the order the state dict lists them. Tensors that share
+// a storage (tied weights) may share Data bytes: treat them as read-only.
 func Load(file string) ([]safetensors.Tensor, error) {
 	ts, err := load(file)
 	if err != nil {
@@ -302,7 +303,8 @@ func stateDict(obj any) ([]entry, error) {
 	return out, nil
 }
 
-// contiguous copies a view's elements out of its storage in row-major order.
+// contiguous returns a view's elements in row-major order: a sub-slice of the storage when the view is
+// contiguous (tensors sharing a storage then share bytes; callers only read them), else a gathered copy.
 func contiguous(t *tensorRef) ([]byte, error) {
 	es := t.st.dtype.Size()
 	n := 1
@@ -324,11 +326,10 @@ func contiguous(t *tensorRef) ([]byte, error) {
 	if t.offset < 0 || last >= t.st.numel {
 		return nil, fmt.Errorf("view (offset %d, size %v, stride %v) reaches past its storage of %d elements", t.offset, t.shape, t.stride, t.st.numel)
 	}
-	out := make([]byte, n*es)
-	if isContiguous(t.shape, t.stride) {
-		copy(out, t.st.data[t.offset*es:(t.offset+n)*es])
-		return out, nil
+	if isContiguous(t.shape, t.stride) { // the common case: the storage bytes themselves, no copy
+		return t.st.data[t.offset*es : (t.offset+n)*es : (t.offset+n)*es], nil
 	}
+	out := make([]byte, n*es)
 	idx := make([]int, len(t.shape))
 	for i := 0; i < n; i++ {
 		src := t.offset
