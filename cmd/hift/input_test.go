@@ -90,3 +90,27 @@ func TestOutOfVocabIDs(t *testing.T) {
 		t.Errorf("--skip-bad-rows: exit %d: %s", code, stderr)
 	}
 }
+
+// TestDefaultSeqLenCapped: without --seq-len, text data is cut to the model's position limit (as HF's run_clm
+// caps block_size), and the run records it so a resume formats the same way.
+func TestDefaultSeqLenCapped(t *testing.T) {
+	model := tinyModel(t, "LlamaForCausalLM", "") // max_position_embeddings 128 = the default --seq-len
+	edited := filepath.Join(t.TempDir(), "m64")
+	os.MkdirAll(edited, 0o755)
+	entries, _ := os.ReadDir(model)
+	for _, e := range entries {
+		copyFile(t, filepath.Join(model, e.Name()), filepath.Join(edited, e.Name()))
+	}
+	b, _ := os.ReadFile(filepath.Join(edited, "config.json"))
+	os.WriteFile(filepath.Join(edited, "config.json"), []byte(strings.Replace(string(b), `"max_position_embeddings":128`, `"max_position_embeddings":48`, 1)), 0o644)
+	out := filepath.Join(t.TempDir(), "o")
+	code, _, log := runCLI(t, "train", "--model", edited, "--data", repoPath("examples", "data", "opticks-queries.jsonl"), "--max-rows", "8",
+		"--steps", "2", "--save-every", "1", "--output", out)
+	if code != 0 || !strings.Contains(log, "using 48") || !strings.Contains(log, "examples of 48 tokens") {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	code, _, log = runCLI(t, "train", "--resume", filepath.Join(out, "checkpoint-1"), "--output", out)
+	if code != 0 || !strings.Contains(log, "--seq-len=48") {
+		t.Errorf("resume: exit %d: %s", code, log)
+	}
+}
