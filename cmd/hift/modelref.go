@@ -16,16 +16,44 @@ import (
 var modelRefFlags = []string{"model", "tokenizer"}
 
 // prepareCommand runs before every command (root's PersistentPreRunE): it applies a --config file, then
-// resolves hub ids in --model and --tokenizer to snapshot folders of the local Hugging Face cache, so each
-// command sees plain flags and folders.
-func prepareCommand(cmd *cobra.Command) error {
+// resolves hub ids in --model, --tokenizer, inspect's argument and --data/--eval-data to snapshot folders of
+// the local Hugging Face cache, so each command sees plain flags and folders.
+func prepareCommand(cmd *cobra.Command, args []string) error {
 	if err := applyConfigFile(cmd); err != nil { // config.go: --config FILE sets the flags not given
 		return err
 	}
 	if err := resolveModelFlags(cmd, nil); err != nil {
 		return err
 	}
+	if err := resolveModelArgs(cmd, args, nil); err != nil {
+		return err
+	}
 	return resolveDataFlags(cmd, nil)
+}
+
+// modelArgCommands take a checkpoint path as their positional argument.
+var modelArgCommands = map[string]bool{"inspect": true}
+
+// resolveModelArgs resolves the positional checkpoint of modelArgCommands like --model. cobra hands the same
+// args slice to the pre-run hook and to RunE, so the snapshot folder replaces the id in place.
+func resolveModelArgs(cmd *cobra.Command, args []string, roots []string) error {
+	if !modelArgCommands[cmd.Name()] || len(args) != 1 {
+		return nil
+	}
+	path, ok, err := hfcache.Resolve(args[0], roots)
+	if err != nil {
+		if !strings.Contains(args[0], "/") {
+			return nil
+		}
+		if errors.Is(err, hfcache.ErrNotCached) {
+			return badInput("%w", err)
+		}
+		return err
+	}
+	if ok {
+		args[0] = path
+	}
+	return nil
 }
 
 // dataRefFlags name datasets; a value that is not a local path may be a dataset id in the local HF cache.

@@ -44,6 +44,10 @@ func TestModelFromHFCache(t *testing.T) {
 			t.Errorf("plan --model %s did not read the cached LLaMA config:\n%s", spec, out)
 		}
 	}
+	// inspect's positional checkpoint too.
+	if code, out, stderr := runCLI(t, "inspect", "acme/tiny-llama@v1.0"); code != 0 || !strings.Contains(out, "LlamaForCausalLM") || !strings.Contains(out, hash) {
+		t.Errorf("inspect acme/tiny-llama@v1.0: exit %d: %s%s", code, out, stderr)
+	}
 	// A built-in name that is not cached keeps its meaning for plan.
 	if code, _, stderr := runCLI(t, "plan", "--model", "llama-small", "--gpu-memory", "8GiB", "--json"); code != 0 {
 		t.Errorf("plan --model llama-small (built-in): exit %d: %s", code, stderr)

@@ -59,7 +59,7 @@ XLA through a PJRT plugin (e.g. jax's xla_cuda_plugin.so). Nothing is ever downl
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// Resolves Hugging Face ids in --model/--tokenizer to local cache folders (modelref.go).
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return prepareCommand(cmd) },
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error { return prepareCommand(cmd, args) },
 	}
 	root.SetOut(f.stdout)
 	root.SetErr(f.stderr)
