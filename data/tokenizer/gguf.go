@@ -10,8 +10,10 @@ import (
 )
 
 // GGUFMetadata returns the tokenizer.ggml.* keys llama.cpp reads, for a byte-level BPE tokenizer.json
-// (GPT-2 style: model "gpt2", pre-tokenizer "gpt-2"): every token by id, its type (1 normal, 3 control for
-// special added tokens, 4 user-defined for other added tokens), the merges, and BOS/EOS/PAD ids.
+// (model "gpt2"): the pre-tokenizer type of the family (gpt-2, llama-bpe, qwen2; see gguf_pre.go), every token
+// by id, its type (1 normal, 3 control for special added tokens, 4 user-defined for other added tokens),
+// the merges, BOS/EOS/UNK/PAD ids, add_bos_token/add_eos_token as Encode(text, true) adds them, and the chat
+// template.
 func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 	if t.family != FamilyByteLevelBPE {
 		return nil, fmt.Errorf("tokenizer %s: GGUF export supports byte-level BPE tokenizers, not %s", t.path, t.family)
@@ -25,7 +27,8 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
 	var tj struct {
-		AddedTokens []struct {
+		PreTokenizer json.RawMessage `json:"pre_tokenizer"`
+		AddedTokens  []struct {
 			ID      int    `json:"id"`
 			Content string `json:"content"`
 			Special bool   `json:"special"`
@@ -36,6 +39,10 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 		} `json:"model"`
 	}
 	if err := json.Unmarshal(raw, &tj); err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	pre, err := ggufPre(tj.PreTokenizer)
+	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
 	n := t.VocabSize()
@@ -70,7 +77,7 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 	}
 	kvs := []gguf.KV{
 		{Key: "tokenizer.ggml.model", Value: "gpt2"},
-		{Key: "tokenizer.ggml.pre", Value: "gpt-2"},
+		{Key: "tokenizer.ggml.pre", Value: pre},
 		{Key: "tokenizer.ggml.tokens", Value: tokens},
 		{Key: "tokenizer.ggml.token_type", Value: types},
 		{Key: "tokenizer.ggml.merges", Value: merges},
@@ -78,10 +85,15 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 	for _, s := range []struct {
 		key string
 		id  int
-	}{{"tokenizer.ggml.bos_token_id", t.BOS()}, {"tokenizer.ggml.eos_token_id", t.EOS()}, {"tokenizer.ggml.padding_token_id", t.PAD()}} {
-		if s.id >= 0 {
+	}{{"tokenizer.ggml.bos_token_id", t.BOS()}, {"tokenizer.ggml.eos_token_id", t.EOS()}, {"tokenizer.ggml.unknown_token_id", t.unk}, {"tokenizer.ggml.padding_token_id", t.PAD()}} {
+		if s.id >= 0 && s.id < n {
 			kvs = append(kvs, gguf.KV{Key: s.key, Value: uint32(s.id)})
 		}
+	}
+	bos, eos := t.ggufAddSpecial()
+	kvs = append(kvs, gguf.KV{Key: "tokenizer.ggml.add_bos_token", Value: bos}, gguf.KV{Key: "tokenizer.ggml.add_eos_token", Value: eos})
+	if t.chatTemplate != "" {
+		kvs = append(kvs, gguf.KV{Key: "tokenizer.chat_template", Value: t.chatTemplate})
 	}
 	return kvs, nil
 }

@@ -1,0 +1,87 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// llama.cpp's byte-level BPE pre-tokenizer types (tokenizer.ggml.pre), identified by the Split regex of
+// tokenizer.json as llama.cpp's converter identifies the model families (convert_hf_to_gguf.py's
+// get_vocab_base_pre hashes a tokenization; the regex is what that hash tells apart here). Each entry is
+// the regex HF writes and the llama.cpp type whose regexes (llama-vocab.cpp) split text the same way.
+var ggufPreByRegex = map[string]string{
+	// LLaMA-3 (also Smaug-bpe's and others'): digits in groups of up to 3.
+	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`: "llama-bpe",
+	// Qwen2 / Qwen2.5 / Qwen3: single digits.
+	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`: "qwen2",
+	// GPT-2's regex written out as a Split (some converted GPT-2-style tokenizers).
+	`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`: "gpt-2",
+}
+
+// ggufPre returns tokenizer.ggml.pre for a byte-level BPE tokenizer.json's pre_tokenizer, or an error naming
+// a pre-tokenizer llama.cpp would split differently (never a file that tokenizes otherwise).
+func ggufPre(raw json.RawMessage) (string, error) {
+	var pt struct {
+		Type          string            `json:"type"`
+		UseRegex      *bool             `json:"use_regex"`
+		AddPrefix     bool              `json:"add_prefix_space"`
+		Pretokenizers []json.RawMessage `json:"pretokenizers"`
+		Pattern       struct {
+			Regex string `json:"Regex"`
+		} `json:"pattern"`
+	}
+	if err := json.Unmarshal(raw, &pt); err != nil {
+		return "", err
+	}
+	switch pt.Type {
+	case "ByteLevel":
+		if pt.AddPrefix {
+			return "", fmt.Errorf("ByteLevel add_prefix_space: llama.cpp's BPE never adds a prefix space")
+		}
+		if pt.UseRegex == nil || *pt.UseRegex {
+			return "gpt-2", nil
+		}
+		return "", fmt.Errorf("ByteLevel without a regex: no llama.cpp pre-tokenizer type splits that way")
+	case "Sequence":
+		if len(pt.Pretokenizers) == 2 {
+			var split, bl struct {
+				Type     string `json:"type"`
+				Behavior string `json:"behavior"`
+				Invert   bool   `json:"invert"`
+				UseRegex bool   `json:"use_regex"`
+				AddPfx   bool   `json:"add_prefix_space"`
+				Pattern  struct {
+					Regex string `json:"Regex"`
+				} `json:"pattern"`
+			}
+			if json.Unmarshal(pt.Pretokenizers[0], &split) == nil && json.Unmarshal(pt.Pretokenizers[1], &bl) == nil &&
+				split.Type == "Split" && split.Behavior == "Isolated" && !split.Invert && bl.Type == "ByteLevel" && !bl.UseRegex && !bl.AddPfx {
+				if pre, ok := ggufPreByRegex[split.Pattern.Regex]; ok {
+					return pre, nil
+				}
+				return "", fmt.Errorf("Split regex %q is none of the llama.cpp pre-tokenizer types hift knows (llama-bpe, qwen2, gpt-2)", split.Pattern.Regex)
+			}
+		}
+	}
+	return "", fmt.Errorf("pre_tokenizer %s has no llama.cpp pre-tokenizer type hift knows", truncateJSON(raw))
+}
+
+func truncateJSON(raw json.RawMessage) string {
+	if len(raw) > 200 {
+		return string(raw[:200]) + "…"
+	}
+	return string(raw)
+}
+
+// ggufAddSpecial reports whether Encode(text, true) puts BOS first and EOS last, which is what
+// tokenizer.ggml.add_bos_token / add_eos_token tell llama.cpp to do.
+func (t *Tokenizer) ggufAddSpecial() (bos, eos bool) {
+	with, err1 := t.Encode("a", true)
+	without, err2 := t.Encode("a", false)
+	if err1 != nil || err2 != nil || len(with) <= len(without) {
+		return false, false
+	}
+	bos = t.bos >= 0 && with[0] == t.bos && (len(without) == 0 || without[0] != t.bos)
+	eos = t.eos >= 0 && with[len(with)-1] == t.eos && (len(without) == 0 || without[len(without)-1] != t.eos)
+	return bos, eos
+}
