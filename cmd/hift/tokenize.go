@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/hift-go/hift/data/tokenizer"
 	"github.com/spf13/cobra"
@@ -27,7 +28,8 @@ func newTokenizeCmd(f *factory, runF func(*TokenizeOptions) error) *cobra.Comman
 		Short: "Tokenize JSON strings from standard input (one per line) into JSON arrays of ids",
 		Long: `tokenize reads one JSON string per line from standard input and writes one JSON array of token ids per
 line, as Hugging Face tokenizers would (add_special_tokens=False unless --add-special-tokens). PATH is a
-checkpoint folder, a tokenizer.json or a SentencePiece tokenizer.model. With --decode it reads arrays of ids
+checkpoint folder, a tokenizer.json, a SentencePiece tokenizer.model or a GGUF file (its byte-level BPE
+tokenizer, also from vocab-only files, tokenized as llama.cpp does). With --decode it reads arrays of ids
 and writes the decoded strings.`,
 		Example: `  echo '"Hello world"' | hift tokenize --tokenizer examples/tiny-llama
   echo '[15496, 995]' | hift tokenize --tokenizer DIR --decode`,
@@ -42,14 +44,18 @@ and writes the decoded strings.`,
 			return runTokenize(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Tokenizer, "tokenizer", "", "checkpoint folder, tokenizer.json or tokenizer.model")
+	cmd.Flags().StringVar(&opts.Tokenizer, "tokenizer", "", "checkpoint folder, tokenizer.json, tokenizer.model or FILE.gguf")
 	cmd.Flags().BoolVar(&opts.AddSpecial, "add-special-tokens", false, "add BOS/EOS/CLS/SEP as the tokenizer's post-processor says")
 	cmd.Flags().BoolVar(&opts.Decode, "decode", false, "decode arrays of ids instead")
 	return cmd
 }
 
 func runTokenize(opts *TokenizeOptions) error {
-	tok, err := tokenizer.Load(opts.Tokenizer)
+	load := tokenizer.Load
+	if strings.HasSuffix(strings.ToLower(opts.Tokenizer), ".gguf") {
+		load = tokenizer.LoadGGUF // the tokenizer a GGUF file carries, as llama.cpp tokenizes with it
+	}
+	tok, err := load(opts.Tokenizer)
 	if err != nil {
 		return err
 	}

@@ -98,12 +98,18 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 	return kvs, nil
 }
 
-// TokenizerJSONFromGGUF rebuilds an HF tokenizer.json (byte-level BPE, GPT-2 style) from a GGUF file's
-// tokenizer.ggml.* metadata (model "gpt2"). Tokens of type 3 (control) and 4 (user-defined) become added
-// tokens, special for type 3.
+// TokenizerJSONFromGGUF rebuilds an HF tokenizer.json (byte-level BPE) from a GGUF file's tokenizer.ggml.*
+// metadata (model "gpt2"), with the pre-tokenizer llama.cpp uses for tokenizer.ggml.pre (gguf_pre.go) and a
+// BOS/EOS post-processor when add_bos_token/add_eos_token say so. Tokens of type 3 (control) and 4
+// (user-defined) become added tokens, special for type 3. A pre type hift has no regex for is refused.
 func TokenizerJSONFromGGUF(kv map[string]any, path string) ([]byte, error) {
 	if model, _ := kv["tokenizer.ggml.model"].(string); model != "gpt2" {
 		return nil, fmt.Errorf("tokenizer: %s: tokenizer.ggml.model %q cannot be imported (gpt2 byte-level BPE can)", path, model)
+	}
+	preType, _ := kv["tokenizer.ggml.pre"].(string)
+	pretok, err := hfPreTokenizer(preType)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
 	}
 	toks, _ := kv["tokenizer.ggml.tokens"].([]any)
 	types, _ := kv["tokenizer.ggml.token_type"].([]any)
@@ -139,12 +145,85 @@ func TokenizerJSONFromGGUF(kv map[string]any, path string) ([]byte, error) {
 	}
 	tj := map[string]any{
 		"version": "1.0", "truncation": nil, "padding": nil, "added_tokens": added, "normalizer": nil,
-		"pre_tokenizer":  map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
-		"post_processor": map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
+		"pre_tokenizer":  pretok,
+		"post_processor": ggufPostProcessor(kv, toks),
 		"decoder":        map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
 		"model": map[string]any{"type": "BPE", "dropout": nil, "unk_token": nil, "continuing_subword_prefix": "",
-			"end_of_word_suffix": "", "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
-			"vocab": vocab, "merges": ms},
+			"end_of_word_suffix": "", "fuse_unk": false, "byte_fallback": false,
+			"ignore_merges": preType == "llama-bpe" || preType == "llama3", // llama.cpp's LLAMA3 pre type ignores merges
+			"vocab":         vocab, "merges": ms},
 	}
 	return json.MarshalIndent(tj, "", "  ")
+}
+
+// hfPreTokenizer is the tokenizer.json pre_tokenizer that splits as llama.cpp's pre type does.
+func hfPreTokenizer(pre string) (map[string]any, error) {
+	switch pre {
+	case "", "gpt-2", "default":
+		return map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}, nil
+	}
+	for re, p := range ggufPreByRegex {
+		if p == pre && p != "gpt-2" {
+			return map[string]any{"type": "Sequence", "pretokenizers": []any{
+				map[string]any{"type": "Split", "pattern": map[string]any{"Regex": re}, "behavior": "Isolated", "invert": false},
+				map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false},
+			}}, nil
+		}
+	}
+	if pre == "llama3" || pre == "smaug-bpe" { // llama.cpp aliases of llama-bpe's regex
+		return hfPreTokenizer("llama-bpe")
+	}
+	return nil, fmt.Errorf("tokenizer.ggml.pre %q: hift has no pre-tokenizer for it (gpt-2, llama-bpe, qwen2 are supported)", pre)
+}
+
+// ggufPostProcessor adds BOS/EOS as llama.cpp does when add_bos_token/add_eos_token are set.
+func ggufPostProcessor(kv map[string]any, toks []any) map[string]any {
+	addBOS, _ := kv["tokenizer.ggml.add_bos_token"].(bool)
+	addEOS, _ := kv["tokenizer.ggml.add_eos_token"].(bool)
+	tokenOf := func(key string) (string, int, bool) {
+		id, ok := kv[key].(uint32)
+		if !ok || int(id) >= len(toks) {
+			return "", 0, false
+		}
+		s, _ := toks[id].(string)
+		return s, int(id), true
+	}
+	bos, bosID, okB := tokenOf("tokenizer.ggml.bos_token_id")
+	eos, eosID, okE := tokenOf("tokenizer.ggml.eos_token_id")
+	if !(addBOS && okB) && !(addEOS && okE) {
+		return map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true}
+	}
+	var single []any
+	special := map[string]any{}
+	if addBOS && okB {
+		single = append(single, map[string]any{"SpecialToken": map[string]any{"id": bos, "type_id": 0}})
+		special[bos] = map[string]any{"id": bos, "ids": []int{bosID}, "tokens": []string{bos}}
+	}
+	single = append(single, map[string]any{"Sequence": map[string]any{"id": "A", "type_id": 0}})
+	if addEOS && okE {
+		single = append(single, map[string]any{"SpecialToken": map[string]any{"id": eos, "type_id": 0}})
+		special[eos] = map[string]any{"id": eos, "ids": []int{eosID}, "tokens": []string{eos}}
+	}
+	pair := append(append([]any{}, single...), map[string]any{"Sequence": map[string]any{"id": "B", "type_id": 1}})
+	return map[string]any{"type": "TemplateProcessing", "single": single, "pair": pair, "special_tokens": special}
+}
+
+// LoadGGUF reads the tokenizer a GGUF file carries (also vocab-only files) into a Tokenizer that tokenizes as
+// llama.cpp does with that file.
+func LoadGGUF(path string) (*Tokenizer, error) {
+	g, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer g.Close()
+	tj, err := TokenizerJSONFromGGUF(g.KV, path)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := FromJSON(tj)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	tok.path = path
+	return tok, nil
 }

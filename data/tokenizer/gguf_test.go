@@ -116,3 +116,76 @@ func tokenText(tok *Tokenizer, id int) string {
 	s, _ := tok.Token(id)
 	return s
 }
+
+// TestGGUFTokenizerRoundTrip: the tokenizer read back out of a GGUF (LoadGGUF, which hift tokenize and
+// hift import use) encodes the corpus exactly as the original tokenizer.json for every byte-level BPE family
+// (with and without BOS), and the tokenizer.json it writes loads in HF tokenizers (npm) with the same ids.
+func TestGGUFTokenizerRoundTrip(t *testing.T) {
+	var corpus []string
+	readJSON(t, filepath.Join(fixtures(t), "corpus.json"), &corpus)
+	for _, c := range []struct{ name, path string }{
+		{"gpt2", filepath.Join(fixtures(t), "gpt2", "tokenizer.json.gz")},
+		{"llama3", filepath.Join(fixtures(t), "llama3", "tokenizer.json.gz")},
+		{"qwen3", filepath.Join(fixtures(t), "qwen3", "tokenizer.json.gz")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			orig, err := Load(c.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := vocabOnlyGGUF(t, orig)
+			back, err := LoadGGUF(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad := 0
+			for _, s := range corpus {
+				if c.name == "qwen3" {
+					s = norm.NFC.String(s) // GGUF has no normalizer key (see TestGGUFTokenizerMatchesLlamaCpp)
+				}
+				for _, special := range []bool{false, true} {
+					a, _ := orig.Encode(s, special)
+					b, _ := back.Encode(s, special)
+					if !slices.Equal(a, b) {
+						if bad < 3 {
+							t.Errorf("%q (special %v): original %v, from GGUF %v", s, special, a, b)
+						}
+						bad++
+					}
+				}
+			}
+			t.Logf("%s: %d of %d encodings equal after tokenizer.json → GGUF → tokenizer.json", c.name, 2*len(corpus)-bad, 2*len(corpus))
+			g, err := gguf.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tj, err := TokenizerJSONFromGGUF(g.KV, file)
+			g.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tjPath := filepath.Join(t.TempDir(), "tokenizer.json")
+			if err := os.WriteFile(tjPath, tj, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			texts := []string{"Hello world", "The year 1984 was not like '1984'.", "  spaces\\tand\\nlines 12345"}
+			js, _ := json.Marshal(texts)
+			cp := filepath.Join(t.TempDir(), "corpus.json")
+			if err := os.WriteFile(cp, js, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var ref struct {
+				Cases []struct {
+					IDs []int `json:"ids"`
+				} `json:"cases"`
+			}
+			validators.Run(t, &ref, []string{"tokenizers"}, "tok_ids.mjs", tjPath, cp)
+			for i, s := range texts {
+				ours, _ := back.Encode(s, false)
+				if !slices.Equal(ours, ref.Cases[i].IDs) {
+					t.Errorf("%q: HF tokenizers on the imported tokenizer.json %v, hift %v", s, ref.Cases[i].IDs, ours)
+				}
+			}
+		})
+	}
+}
