@@ -15,8 +15,11 @@ import (
 // the merges, BOS/EOS/UNK/PAD ids, add_bos_token/add_eos_token as Encode(text, true) adds them, and the chat
 // template.
 func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
+	if t.family == FamilySentencePiece {
+		return t.ggufSentencePiece()
+	}
 	if t.family != FamilyByteLevelBPE {
-		return nil, fmt.Errorf("tokenizer %s: GGUF export supports byte-level BPE tokenizers, not %s", t.path, t.family)
+		return nil, fmt.Errorf("tokenizer %s: GGUF export supports byte-level BPE tokenizer.json and SentencePiece tokenizer.model, not %s", t.path, t.family)
 	}
 	path := t.path
 	if st, err := os.Stat(path); err == nil && st.IsDir() {

@@ -36,7 +36,8 @@ func vocabOnlyGGUF(t *testing.T, tok *Tokenizer) string {
 // tokenizer), llama.cpp tokenizes testdata's corpus from hift's GGUF metadata exactly as hift does; the
 // pre-tokenizer type is the family's (gpt-2, llama-bpe, qwen2). Qwen's tokenizer.json NFC-normalizes its
 // input and GGUF has no key for that (llama.cpp's own Qwen GGUFs do not normalize either), so llama.cpp is
-// given the NFC form of each text there; how many raw texts differ is logged.
+// given the NFC form of each text there; how many raw texts differ is logged. The LLaMA-2 SentencePiece
+// tokenizer.model is compared with special-token parsing off, as SentencePiece itself reads "<s>" as text.
 func TestGGUFTokenizerMatchesLlamaCpp(t *testing.T) {
 	var corpus []string
 	readJSON(t, filepath.Join(fixtures(t), "corpus.json"), &corpus)
@@ -48,6 +49,7 @@ func TestGGUFTokenizerMatchesLlamaCpp(t *testing.T) {
 		{"llama3", filepath.Join(fixtures(t), "llama3", "tokenizer.json.gz"), "llama-bpe", false},
 		{"qwen3", filepath.Join(fixtures(t), "qwen3", "tokenizer.json.gz"), "qwen2", true},
 		{"demo", filepath.Join("..", "..", "examples", "tiny-llama", "tokenizer.json"), "gpt-2", false},
+		{"llama2-sentencepiece", filepath.Join(fixtures(t), "llama2", "tokenizer.model.gz"), "default", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tok, err := Load(c.path)
@@ -81,7 +83,11 @@ func TestGGUFTokenizerMatchesLlamaCpp(t *testing.T) {
 			var ref struct {
 				Tokens [][]int `json:"tokens"`
 			}
-			validators.Run(t, &ref, []string{"node-llama-cpp"}, "llama_tokenize.mjs", file, tp)
+			mode := "special"
+			if tok.Family() == FamilySentencePiece {
+				mode = "plain" // SentencePiece reads "<s>" in text as text
+			}
+			validators.Run(t, &ref, []string{"node-llama-cpp"}, "llama_tokenize.mjs", file, tp, mode)
 			bad, eog := 0, 0
 			for i, s := range texts {
 				ids, err := tok.Encode(s, false)
