@@ -18,6 +18,7 @@ targets=(
   "./graph FuzzConfig"                 # config.json (parse, sizes, model construction)
   "./data/tokenizer FuzzFromJSON"      # tokenizer.json
   "./data/tokenizer FuzzSentencePiece" # tokenizer.model (SentencePiece ModelProto) and encoding
+  "./data/tokenizer FuzzSentencePieceText" # any text through the LLaMA-2 tokenizer.model (round trip)
   "./data/tokenizer FuzzChatTemplate"  # chat templates (Jinja)
   "./data FuzzRows"                    # JSONL / CSV / TSV rows through formatting
 )
