@@ -15,11 +15,14 @@ import (
 // the merges, BOS/EOS/UNK/PAD ids, add_bos_token/add_eos_token as Encode(text, true) adds them, and the chat
 // template.
 func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
-	if t.family == FamilySentencePiece {
+	switch t.family {
+	case FamilySentencePiece:
 		return t.ggufSentencePiece()
+	case FamilyBPE:
+		return t.ggufSPMFromBPE()
 	}
 	if t.family != FamilyByteLevelBPE {
-		return nil, fmt.Errorf("tokenizer %s: GGUF export supports byte-level BPE tokenizer.json and SentencePiece tokenizer.model, not %s", t.path, t.family)
+		return nil, fmt.Errorf("tokenizer %s: GGUF export supports byte-level BPE and SentencePiece-style BPE tokenizer.json and SentencePiece tokenizer.model, not %s", t.path, t.family)
 	}
 	path := t.path
 	if st, err := os.Stat(path); err == nil && st.IsDir() {

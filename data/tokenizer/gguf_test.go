@@ -50,6 +50,7 @@ func TestGGUFTokenizerMatchesLlamaCpp(t *testing.T) {
 		{"qwen3", filepath.Join(fixtures(t), "qwen3", "tokenizer.json.gz"), "qwen2", true},
 		{"demo", filepath.Join("..", "..", "examples", "tiny-llama", "tokenizer.json"), "gpt-2", false},
 		{"llama2-sentencepiece", filepath.Join(fixtures(t), "llama2", "tokenizer.model.gz"), "default", false},
+		{"mistral-bpe-byte-fallback", filepath.Join(fixtures(t), "mistral", "tokenizer.json.gz"), "default", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tok, err := Load(c.path)
