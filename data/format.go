@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hift-go/hift/data/tokenizer"
@@ -325,7 +326,12 @@ func (b *builder) label(row Row) (float64, error) {
 	if s, isStr := v.(string); isStr && b.o.Label2ID != nil {
 		id, ok := b.o.Label2ID[s]
 		if !ok {
-			return 0, fmt.Errorf("label %q is not in label2id %v", s, b.o.Label2ID)
+			// A numeric label (CSV/TSV "0", "1") is a class id, as datasets' ClassLabel stores them.
+			if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 && (b.o.NumLabels <= 1 || n < b.o.NumLabels) {
+				return float64(n), nil
+			}
+			return 0, fmt.Errorf("label %q is neither a class id in [0, %d) nor a name in label2id %v (name the classes with --label-names, or start a new head with --task seq_cls to take them from the data)",
+				s, b.o.NumLabels, labelNames(b.o.Label2ID))
 		}
 		return float64(id), nil
 	}
@@ -337,6 +343,16 @@ func (b *builder) label(row Row) (float64, error) {
 		return 0, fmt.Errorf("label %v is not a class id in [0, %d)", f, b.o.NumLabels)
 	}
 	return f, nil
+}
+
+// labelNames lists label2id's names in id order.
+func labelNames(l2i map[string]int) []string {
+	names := make([]string, 0, len(l2i))
+	for n := range l2i {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int { return l2i[a] - l2i[b] })
+	return names
 }
 
 func (b *builder) addSeqCls(row Row, st *Stats) error {

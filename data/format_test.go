@@ -339,3 +339,27 @@ func TestConversationLoss(t *testing.T) {
 		t.Errorf("tokens decode to %q, not a prefix of the rendered conversation %q", text, want)
 	}
 }
+
+// CSV/TSV labels are strings: "0"/"1" are class ids even when config.json names the classes (LABEL_0, ...).
+func TestSeqClsNumericLabelsFromCSV(t *testing.T) {
+	l2i := map[string]int{"LABEL_0": 0, "LABEL_1": 1, "LABEL_2": 2}
+	for _, c := range []struct{ name, body string }{
+		{"d.csv", "text,label\nab,2\ncd,0\nef, 1\n"},
+		{"d.tsv", "text\tlabel\nab\t2\ncd\t0\nef\t1\n"},
+	} {
+		ds, _, err := build(t, writeFile(t, c.name, c.body), FormatOptions{Task: TaskSeqCls, SeqLen: 4, Label2ID: l2i, NumLabels: 3})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := ds.Columns["labels"].Ints; !slices.Equal(got, []int64{2, 0, 1}) {
+			t.Errorf("%s: labels %v, want [2 0 1]", c.name, got)
+		}
+	}
+	// Out of range and unknown names are errors that say what is accepted.
+	for _, bad := range []string{"3", "-1", "neutral"} {
+		_, _, err := build(t, writeFile(t, "b.csv", "text,label\nab,"+bad+"\n"), FormatOptions{Task: TaskSeqCls, SeqLen: 4, Label2ID: l2i, NumLabels: 3})
+		if err == nil || !strings.Contains(err.Error(), "class id in [0, 3)") || !strings.Contains(err.Error(), "--label-names") {
+			t.Errorf("label %q: err %v", bad, err)
+		}
+	}
+}

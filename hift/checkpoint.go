@@ -62,7 +62,7 @@ func loadSource(dir string, opts Options) (*hgraph.Model, map[string]*tensors.Te
 		return nil, nil, nil, err
 	}
 	src := &Source{dir: dir, dtypes: map[string]safetensors.DType{}, shards: map[string]string{}, metadata: ck.Metadata(), report: rep}
-	if opts.Task != "" {
+	if opts.Task != "" || len(opts.LabelNames) > 0 || opts.PadToken != "" {
 		if src.config, err = cfg.JSON(); err != nil {
 			return nil, nil, nil, err
 		}
@@ -90,6 +90,9 @@ func loadSource(dir string, opts Options) (*hgraph.Model, map[string]*tensors.Te
 			return nil, nil, nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, f), err)
 		}
 		src.files[f] = b
+	}
+	if err := setPadTokenFiles(src.files, opts.PadToken); err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	return m, w, src, nil
 }
@@ -328,6 +331,9 @@ func loadConfig(dir string, opts Options) (*hgraph.Config, error) {
 		if err := hgraph.RetargetConfig(cfg, hgraph.Task(opts.Task), opts.NumLabels); err != nil {
 			return nil, err
 		}
+	}
+	if err := applyLabelsAndPad(cfg, opts); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }

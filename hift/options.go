@@ -58,6 +58,12 @@ type Options struct {
 	Task      string `json:"task,omitempty"`
 	NumLabels int    `json:"num_labels,omitempty"`
 	InitHead  bool   `json:"init_head,omitempty"`
+	// LabelNames, when set, become the saved config's id2label/label2id (class i is LabelNames[i]).
+	LabelNames []string `json:"label_names,omitempty"`
+	// PadToken (with its id PadTokenID) pads a tokenizer that has no pad token: written as pad_token_id into the
+	// config and as pad_token into tokenizer_config.json (and special_tokens_map.json when present).
+	PadToken   string `json:"pad_token,omitempty"`
+	PadTokenID int    `json:"pad_token_id,omitempty"`
 
 	// LoRA trains low-rank adapters (and the task head) instead of the full model; HiFT then rotates over the
 	// blocks that hold adapters. The base weights stay frozen.

@@ -37,6 +37,8 @@ type DataFlags struct {
 	Cache         string
 	Split         string // Hugging Face datasets folder: the split to read (data/source.go)
 	TextPerLine   bool   // text files: one example per line instead of per file
+	LabelNames    string // --label-names: comma-separated class names, class i first (labels.go)
+	PadToken      string // --pad-token: the padding token for a tokenizer without one (labels.go)
 }
 
 func (d *DataFlags) bind(fl *pflag.FlagSet) {
@@ -62,6 +64,8 @@ func (d *DataFlags) bind(fl *pflag.FlagSet) {
 	fl.IntVar(&d.MaxRows, "max-rows", 0, "read at most N rows (0 = all)")
 	fl.StringVar(&d.Split, "split", "", "Hugging Face datasets folder (data/train-*.parquet, train/*.jsonl, ...): the split to read (default train)")
 	fl.BoolVar(&d.TextPerLine, "text-per-line", false, "plain .txt data: every non-empty line is a document (default: one document per file)")
+	fl.StringVar(&d.LabelNames, "label-names", "", "classification: class names in id order (e.g. neg,pos), written into the saved config's id2label/label2id (default with --task seq_cls: the data's sorted labels)")
+	fl.StringVar(&d.PadToken, "pad-token", "", "padding token for a tokenizer without one (e.g. its EOS token, as HF users do); saved in the output's config and tokenizer_config.json")
 	fl.StringVar(&d.Cache, "data-cache", "", "write the formatted token columns to this folder and memory-map them (datasets larger than RAM)")
 }
 
@@ -76,7 +80,14 @@ func (d *DataFlags) loadTokenizer(modelDir string) (*tokenizer.Tokenizer, error)
 	if path == "" {
 		path = modelDir
 	}
-	return tokenizer.Load(path)
+	tok, err := tokenizer.Load(path)
+	if err != nil || d.PadToken == "" {
+		return tok, err
+	}
+	if _, err := tok.SetPadToken(d.PadToken); err != nil {
+		return nil, badInput("--pad-token: %v", err)
+	}
+	return tok, nil
 }
 
 // load reads a dataset file for model m (whose folder is modelDir): pre-tokenized safetensors as they are,
@@ -94,7 +105,12 @@ func (d *DataFlags) load(path, modelDir string, m *graph.Model, log func(format 
 		return nil, err
 	}
 	var label2id map[string]int
-	if len(head.ID2Label) > 0 {
+	if names := d.labelNames(); len(names) > 0 {
+		label2id = map[string]int{}
+		for id, name := range names {
+			label2id[name] = id
+		}
+	} else if len(head.ID2Label) > 0 {
 		label2id = map[string]int{}
 		for id, name := range head.ID2Label {
 			label2id[name] = id

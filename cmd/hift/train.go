@@ -363,6 +363,9 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 			return err
 		}
 	}
+	if err := opts.applyLabels(modelDir, logf); err != nil {
+		return err
+	}
 	m, _, err := hift.PlanQueue(modelDir, opts.Run)
 	if err != nil {
 		return err
