@@ -151,3 +151,71 @@ func TestExportGGUFRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestImportRefusesUnknownTensors: a GGUF with a tensor hift cannot place (llama3's rope_freqs, or any
+// unknown name) is refused on import with an error naming it — never imported with the tensor dropped.
+func TestImportRefusesUnknownTensors(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "tiny.gguf")
+	exportGGUF(t, repoPath("examples", "tiny-llama"), "q8_0", src)
+	g, err := gguf.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kvs []gguf.KV
+	for _, k := range g.Keys {
+		if k != "general.alignment" {
+			kvs = append(kvs, gguf.KV{Key: k, Value: ggufValue(g.KV[k])})
+		}
+	}
+	var ts []gguf.Tensor
+	for _, ti := range g.Tensors {
+		b, err := g.Data(ti)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, gguf.Tensor{Name: ti.Name, Type: ti.Type, Shape: ti.Shape, Data: b})
+	}
+	g.Close()
+	for _, extra := range []string{"rope_freqs.weight", "blk.0.attn_sinks.weight"} {
+		file := filepath.Join(dir, strings.ReplaceAll(extra, ".", "_")+".gguf")
+		more := append(append([]gguf.Tensor{}, ts...), gguf.Tensor{Name: extra, Type: gguf.TypeF32, Shape: []int{16}, Data: make([]byte, 64)})
+		if err := gguf.WriteFile(file, kvs, more); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out-"+extra)
+		code, _, stderr := runCLI(t, "import", "--in", file, "--out", out)
+		if code == 0 || !strings.Contains(stderr, extra) {
+			t.Errorf("import with %s: exit %d, want an error naming it: %s", extra, code, stderr)
+		}
+	}
+}
+
+// ggufValue turns a reader's value back into a writer's ([]any arrays to typed slices).
+func ggufValue(v any) any {
+	arr, ok := v.([]any)
+	if !ok || len(arr) == 0 {
+		return v
+	}
+	switch arr[0].(type) {
+	case string:
+		out := make([]string, len(arr))
+		for i, x := range arr {
+			out[i], _ = x.(string)
+		}
+		return out
+	case int32:
+		out := make([]int32, len(arr))
+		for i, x := range arr {
+			out[i], _ = x.(int32)
+		}
+		return out
+	case float32:
+		out := make([]float32, len(arr))
+		for i, x := range arr {
+			out[i], _ = x.(float32)
+		}
+		return out
+	}
+	return v
+}
