@@ -159,7 +159,7 @@ func inspectGGUF(opts *InspectOptions) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tTYPE\tSHAPE")
 	for _, t := range g.Tensors {
-		fmt.Fprintf(tw, "%s\t%d\t%v\n", t.Name, t.Type, t.Shape)
+		fmt.Fprintf(tw, "%s\t%s\t%v\n", t.Name, gguf.TypeName(t.Type), t.Shape)
 	}
 	return tw.Flush()
 }
