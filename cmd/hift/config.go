@@ -48,6 +48,11 @@ func installConfigFlags(root *cobra.Command) {
 			if r, _ := cmd.Flags().GetString("report-to"); r != "none" && r != "tensorboard" && r != "" {
 				return badInput("--report-to must be tensorboard or none (got %q)", r)
 			}
+			if cmd.Annotations[annotationOwnReports] != "" {
+				// The command (train) starts and finishes its reports itself, inside its output folder's
+				// lock, after its placement checks: see runReports.
+				return run(cmd, args)
+			}
 			stop := followTensorBoard(cmd)
 			err := run(cmd, args)
 			if serr := stop(); err == nil {
@@ -267,6 +272,34 @@ func writeRunReports(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", chart)
 	return nil
+}
+
+// annotationOwnReports marks a command that calls runReports itself (inside its output lock) instead of having
+// the --config wrapper start TensorBoard and write hift_config.yaml/metrics.svg around it.
+const annotationOwnReports = "hift/own-reports"
+
+// runReports are the output-folder reports of a run: TensorBoard events while it trains, then
+// hift_config.yaml and metrics.svg. A command marked with annotationOwnReports starts them only once its
+// output folder is checked and locked, so that a refused run never writes into another run's folder.
+type runReports struct{ cmd *cobra.Command }
+
+// start begins following metrics.jsonl for --report-to tensorboard; the returned function stops it.
+func (r runReports) start() func() error {
+	if r.cmd == nil {
+		return func() error { return nil }
+	}
+	return followTensorBoard(r.cmd)
+}
+
+// finish writes hift_config.yaml into the output and its checkpoints, and draws metrics.svg.
+func (r runReports) finish() error {
+	if r.cmd == nil {
+		return nil
+	}
+	if err := writeRunConfig(r.cmd); err != nil {
+		return err
+	}
+	return writeRunReports(r.cmd)
 }
 
 // tbPollInterval is how often --report-to tensorboard turns new metrics lines into events during a run.

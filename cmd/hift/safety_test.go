@@ -140,12 +140,18 @@ func TestOutputLockAndFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := runCLI(t, "train", "--model", model, "--data", data, "--steps", "1", "--output", out)
+	code, _, stderr := runCLI(t, "train", "--model", model, "--data", data, "--steps", "1", "--output", out, "--report-to", "tensorboard")
 	if code != exitError || !strings.Contains(stderr, "in use by another hift run (pid "+strconv.Itoa(os.Getpid())+")") {
 		t.Errorf("second writer: exit %d: %s", code, stderr)
 	}
+	// The refused run wrote nothing into the busy folder: no TensorBoard events, config or chart.
+	for _, n := range []string{"runs", "hift_config.yaml", "metrics.svg"} {
+		if _, err := os.Stat(filepath.Join(out, n)); err == nil {
+			t.Errorf("a refused run wrote %s into the locked folder", n)
+		}
+	}
 	l.Release()
-	code, _, stderr = runCLI(t, "train", "--model", model, "--data", data, "--steps", "4", "--save-every", "2", "--save-total-limit", "1", "--output", out)
+	code, _, stderr = runCLI(t, "train", "--model", model, "--data", data, "--steps", "4", "--save-every", "2", "--save-total-limit", "1", "--output", out, "--report-to", "tensorboard")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -165,7 +171,7 @@ func TestOutputLockAndFolder(t *testing.T) {
 			t.Errorf("output holds %s (all: %v)", n, names)
 		}
 	}
-	for _, n := range []string{".hift.lock", "README.md", "checkpoint-4", "config.json", "generation_config.json", "metrics.jsonl", "model.safetensors"} {
+	for _, n := range []string{".hift.lock", "README.md", "checkpoint-4", "config.json", "generation_config.json", "metrics.jsonl", "model.safetensors", "runs", "hift_config.yaml", "metrics.svg"} {
 		if !have[n] {
 			t.Errorf("output lacks %s (has %v)", n, names)
 		}

@@ -52,13 +52,14 @@ type TrainOptions struct {
 	// Output safety and resume.
 	NoSave, Overwrite, AllowDataChange bool
 	flags                              *pflag.FlagSet
+	reports                            runReports // TensorBoard, hift_config.yaml, metrics.svg: inside the output lock
 }
 
 // resumeFlags are the only flags that may accompany --resume: everything else comes from the checkpoint.
 // --steps may only grow (it extends the run); data and formatting flags are restored from the checkpoint.
 var resumeFlags = map[string]bool{"resume": true, "data": true, "output": true, "save-every": true, "save-total-limit": true, "backend": true,
 	"eval-data": true, "eval-split": true, "eval-batch-size": true, "eval-every": true, "sample-prompt": true, "sample-tokens": true,
-	"steps": true, "export-gguf": true, "allow-data-change": true, "max-skipped-steps": true}
+	"steps": true, "export-gguf": true, "allow-data-change": true, "max-skipped-steps": true, "report-to": true}
 
 func newTrainCmd(f *factory, runF func(*TrainOptions) error) *cobra.Command {
 	opts := &TrainOptions{f: f, Run: hift.DefaultOptions()}
@@ -86,10 +87,12 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
     --decay-norm-and-bias --max-grad-norm 0 --lr-scheduler constant --output /tmp/hift-out
   hift train --model DIR --print-queue --group-size 2 --strategy up2down
   hift train --resume /tmp/hift-out/checkpoint-5 --data FILE --output /tmp/hift-out`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{annotationOwnReports: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.changed = func(n string) bool { return cmd.Flags().Changed(n) }
 			opts.flags = cmd.Flags()
+			opts.reports = runReports{cmd: cmd}
 			if err := opts.complete(cmd.Flags()); err != nil {
 				return err
 			}
@@ -358,6 +361,13 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 		return err
 	}
 	defer guard.release()
+	stopReports := opts.reports.start()
+	reportsStopped := false
+	defer func() {
+		if !reportsStopped {
+			_ = stopReports()
+		}
+	}()
 	if opts.Overwrite {
 		if err := opts.clearOldCheckpoints(); err != nil {
 			return err
@@ -499,7 +509,11 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	} else {
 		fmt.Fprintln(log, "--no-save: nothing was written")
 	}
-	return nil
+	reportsStopped = true
+	if err := stopReports(); err != nil {
+		return err
+	}
+	return opts.reports.finish()
 }
 
 func orNone(s string) string {
