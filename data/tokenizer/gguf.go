@@ -20,6 +20,8 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 		return t.ggufSentencePiece()
 	case FamilyBPE:
 		return t.ggufSPMFromBPE()
+	case FamilyWordPiece:
+		return t.ggufWordPiece()
 	}
 	if t.family != FamilyByteLevelBPE {
 		return nil, fmt.Errorf("tokenizer %s: GGUF export supports byte-level BPE and SentencePiece-style BPE tokenizer.json and SentencePiece tokenizer.model, not %s", t.path, t.family)
