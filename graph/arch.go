@@ -137,6 +137,9 @@ type Model struct {
 	// Buffers are persistent non-parameter tensors HF writes to the checkpoint (e.g. GPT-NeoX inv_freq).
 	// They are loaded when present and never trained.
 	Buffers []ParamSpec
+	// BufferValues holds the content of buffers that is computed from the config (e.g. rotary inv_freq), by
+	// name, so that synthetic checkpoints (RandomWeights, hift init) carry what HF would save.
+	BufferValues map[string][]float32
 	// Tied maps a tied alias (e.g. "lm_head.weight") to the parameter it shares storage with.
 	Tied map[string]string
 	// Units are the HiFT units in depth order (embeddings first).

@@ -107,7 +107,7 @@ func buildGPTNeoX(cfg *Config, task Task) (*Model, error) {
 		return nil, err
 	}
 	D, V, I := c.HiddenSize, c.VocabSize, c.IntermediateSize
-	m := &Model{Tied: map[string]string{}, BasePrefix: "gpt_neox.",
+	m := &Model{Tied: map[string]string{}, BasePrefix: "gpt_neox.", BufferValues: map[string][]float32{},
 		// GPTNeoXAttention's mask buffers, saved by the original Pythia checkpoints, non-persistent in 4.34;
 		// inv_freq is still persistent there and is a buffer below.
 		IgnoreKeys: ignoreKeys(`gpt_neox\.layers\.\d+\.attention\.(bias|masked_bias)`)}
@@ -115,6 +115,13 @@ func buildGPTNeoX(cfg *Config, task Task) (*Model, error) {
 	emb := Unit{Name: "gpt_neox.embed_in"}
 	add(&emb, "gpt_neox.embed_in.weight", false, V, D)
 	m.Units = append(m.Units, emb)
+	// The persistent inv_freq buffer as HF saves it: 1 / base^(2i/dim) in float32, before any rope scaling
+	// (linear scaling divides positions; dynamic NTK recomputes it from the sequence length).
+	plain := LlamaConfig{HeadDim: c.RotaryNDims, RopeTheta: c.RotaryEmbBase, MaxPositionEmbeddings: c.MaxPositionEmbeddings}
+	invFreqBuffer := make([]float32, c.RotaryNDims/2)
+	for i, f := range plain.InvFreq(0) {
+		invFreqBuffer[i] = float32(f)
+	}
 	for l := 0; l < c.NumHiddenLayers; l++ {
 		p := fmt.Sprintf("gpt_neox.layers.%d", l)
 		u := Unit{Name: p}
@@ -133,6 +140,7 @@ func buildGPTNeoX(cfg *Config, task Task) (*Model, error) {
 		m.Units = append(m.Units, u)
 		// Persistent in 4.34, so written by save_pretrained; loaded when present, never trained.
 		m.Buffers = append(m.Buffers, ParamSpec{Name: p + ".attention.rotary_emb.inv_freq", Shape: []int{c.RotaryNDims / 2}, NoDecay: true})
+		m.BufferValues[p+".attention.rotary_emb.inv_freq"] = invFreqBuffer
 	}
 	norm := Unit{Name: "gpt_neox.final_layer_norm"}
 	add(&norm, "gpt_neox.final_layer_norm.weight", true, D)

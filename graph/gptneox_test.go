@@ -130,3 +130,38 @@ func TestGPTNeoXConfigErrors(t *testing.T) {
 	decCheckConfigError(t, base+`,"intermediate_size":64,"rope_scaling":{"type":"linear","factor":1}}`, "factor")
 	decCheckConfigError(t, base+`}`, `"intermediate_size"`)
 }
+
+// TestRandomWeightsInvFreq: synthetic checkpoints (hift init) carry GPT-NeoX's persistent rotary inv_freq as HF
+// saves it, not a constant fill: equal to the fixture's buffer written by transformers.
+func TestRandomWeightsInvFreq(t *testing.T) {
+	fx, err := fixture.Load("gpt_neox_causal_lm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, w, err := LoadModel(fx.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := RandomWeights(m, 7)
+	n := 0
+	for _, b := range m.Buffers {
+		want, ok := w[b.Name]
+		if !ok {
+			t.Fatalf("fixture lacks buffer %s", b.Name)
+		}
+		got := r[b.Name].Value().([]float32)
+		exp := want.Value().([]float32)
+		var maxErr float64
+		for i := range exp {
+			maxErr = math.Max(maxErr, math.Abs(float64(got[i]-exp[i])))
+		}
+		t.Logf("%s: max |Δ| %.3g over %d values", b.Name, maxErr, len(exp))
+		if maxErr > 1e-7 {
+			t.Errorf("%s: random weights' inv_freq %v, HF saved %v", b.Name, got, exp)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("GPT-NeoX model declares no buffers")
+	}
+}

@@ -9,13 +9,16 @@ import (
 )
 
 // RandomWeights returns synthetic weights for m, for benchmarks and memory measurements only (checkpoints are
-// never initialised at random): matrices ~ N(0, 1/fan_in), norm weights 1, biases 0, from a seeded PCG.
+// never initialised at random): matrices ~ N(0, 1/fan_in), norm weights 1, biases 0, from a seeded PCG;
+// buffers computed from the config (Model.BufferValues, e.g. rotary inv_freq) get their real values.
 func RandomWeights(m *Model, seed uint64) map[string]*tensors.Tensor {
 	rng := rand.New(rand.NewPCG(seed, 0x68696674))
 	out := map[string]*tensors.Tensor{}
 	for _, p := range append(append([]ParamSpec{}, m.Params...), m.Buffers...) {
 		data := make([]float32, p.NumElements())
 		switch {
+		case m.BufferValues[p.Name] != nil:
+			copy(data, m.BufferValues[p.Name])
 		case len(p.Shape) >= 2:
 			std := 1 / math.Sqrt(float64(p.Shape[len(p.Shape)-1]))
 			for i := range data {
