@@ -26,6 +26,9 @@ type SpeedOptions struct {
 	Seed      uint64
 	// Log receives progress lines (optional).
 	Log io.Writer
+	// Progress, when set, is called after every step of a method (warm-up included) with the steps done and the
+	// method's total (hift bench speed draws its bar with it).
+	Progress func(method Method, done, total int)
 }
 
 // GroupSpeed is the timing of one HiFT group (or of the full model).
@@ -70,9 +73,16 @@ func Speed(be backends.Backend, m *graph.Model, o SpeedOptions) ([]SpeedResult, 
 		if steps == 0 {
 			steps = 2 * periodOf(m, o.GroupSize)
 		}
+		done, all := 0, steps+1 // the warm-up: every group's first step
+		if method == HiFT {
+			all = steps + periodOf(m, o.GroupSize)
+		}
 		_, err := Run(be, m, RunOptions{Optimizer: o.Optimizer, Method: method, Batch: o.Batch, Seq: o.Seq,
 			GroupSize: o.GroupSize, Seed: o.Seed, Prefetch: true, Steps: steps, Warmup: true,
 			OnStep: func(sm hift.StepMetrics) {
+				if done++; o.Progress != nil {
+					o.Progress(method, done, all)
+				}
 				g, ok := groups[sm.Group]
 				if !ok {
 					g = &GroupSpeed{Group: sm.Group, Label: strings.Join(sm.Units, " + ")}

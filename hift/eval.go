@@ -27,6 +27,13 @@ const maxAnswerTokens = 30
 
 // Evaluate runs the model over every example of ds (in order, batches of batchSize) without training.
 func Evaluate(be backends.Backend, m *hgraph.Model, weights map[string]*tensors.Tensor, ds *data.TensorDataset, batchSize int) (EvalMetrics, error) {
+	return EvaluateWithProgress(be, m, weights, ds, batchSize, nil)
+}
+
+// EvaluateWithProgress is Evaluate calling onBatch(done, total) before each batch and once at the end (nil:
+// no calls), so a caller can show the evaluation's progress.
+func EvaluateWithProgress(be backends.Backend, m *hgraph.Model, weights map[string]*tensors.Tensor, ds *data.TensorDataset, batchSize int,
+	onBatch func(done, total int)) (EvalMetrics, error) {
 	var em EvalMetrics
 	loader, err := data.NewLoader(ds, batchSize, false, false, 0)
 	if err != nil {
@@ -37,7 +44,13 @@ func Evaluate(be backends.Backend, m *hgraph.Model, weights map[string]*tensors.
 	var correct, total int
 	conf := map[[2]int]int{} // (gold, predicted) counts
 	var spanF1 float64
+	if onBatch != nil {
+		defer func() { onBatch(loader.BatchesPerEpoch(), loader.BatchesPerEpoch()) }()
+	}
 	for i := 0; i < loader.BatchesPerEpoch(); i++ {
+		if onBatch != nil {
+			onBatch(i, loader.BatchesPerEpoch())
+		}
 		b := loader.Next()
 		out, err := f.Run(weights, toTensors(b))
 		if err != nil {
@@ -202,7 +215,11 @@ func (t *Trainer) Evaluate() (EvalMetrics, error) {
 	if t.evalSet == nil {
 		return EvalMetrics{}, fmt.Errorf("no evaluation set")
 	}
-	return Evaluate(t.be, t.model, t.weights, t.evalSet, t.evalBatch)
+	var onBatch func(done, total int)
+	if ep, ok := t.prog.(EvalProgress); ok {
+		onBatch = ep.EvalBatch
+	}
+	return EvaluateWithProgress(t.be, t.model, t.weights, t.evalSet, t.evalBatch, onBatch)
 }
 
 func (t *Trainer) runEval(metrics *metricsLog, log io.Writer) error {
@@ -210,7 +227,9 @@ func (t *Trainer) runEval(metrics *metricsLog, log io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("evaluation at step %d: %w", t.step, err)
 	}
-	if log != nil {
+	if t.prog != nil {
+		t.prog.Eval(t.step, em)
+	} else if log != nil {
 		fmt.Fprintf(log, "\neval at step %d: %s\n", t.step, em)
 	}
 	return metrics.writeEval(t.step, em)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Memory categories of the ledger.
@@ -54,11 +55,11 @@ func (r MemoryReport) Print(w io.Writer) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	fmt.Fprintf(w, "%-16s %14s %14s\n", "category", "device", "host")
+	fmt.Fprintf(w, "%-16s %12s %12s\n", "memory", "device", "host")
 	for _, k := range keys {
-		fmt.Fprintf(w, "%-16s %14d %14d\n", k, r.Device[k], r.Host[k])
+		fmt.Fprintf(w, "%-16s %12s %12s\n", k, HumanBytes(r.Device[k]), HumanBytes(r.Host[k]))
 	}
-	fmt.Fprintf(w, "%-16s %14d %14d\n", "total", r.DeviceTotal(), r.HostTotal())
+	fmt.Fprintf(w, "%-16s %12s %12s\n", "total", HumanBytes(r.DeviceTotal()), HumanBytes(r.HostTotal()))
 }
 
 // Memory reports where the trainer's tensors are now. The residency of optimizer state is read from the
@@ -150,13 +151,21 @@ func (t *Trainer) PrintCompileReport(w io.Writer) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	fmt.Fprintf(w, "%-24s %8s %14s %14s\n", "group (units)", "steps", "first step s", "mean step s")
+	fmt.Fprintf(w, "%-32s %6s %14s %14s\n", "group (units)", "steps", "first step ms", "mean step ms")
 	for _, k := range keys {
 		gs := t.steps[k]
 		mean := 0.0
 		if gs.calls > 1 {
 			mean = (gs.totalTime - gs.firstCall).Seconds() / float64(gs.calls-1)
 		}
-		fmt.Fprintf(w, "%-24s %8d %14.3f %14.3f\n", k, gs.calls, gs.firstCall.Seconds(), mean)
+		name := "all units"
+		if k != "full" {
+			names := make([]string, len(gs.units))
+			for i, u := range gs.units {
+				names[i] = t.model.Units[u].Name
+			}
+			name = strings.Join(names, "+")
+		}
+		fmt.Fprintf(w, "%-32s %6d %14.1f %14.1f\n", name, gs.calls, 1000*gs.firstCall.Seconds(), 1000*mean)
 	}
 }

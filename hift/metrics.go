@@ -191,7 +191,8 @@ func newProgress(w io.Writer, total int) *progress {
 	return p
 }
 
-func (p *progress) update(m StepMetrics) {
+// Step prints the step's line.
+func (p *progress) Step(m StepMetrics) {
 	if p.w == nil {
 		return
 	}
@@ -211,7 +212,18 @@ func (p *progress) update(m StepMetrics) {
 	}
 }
 
-func (p *progress) done() {
+// Eval prints the evaluation's metrics on their own line.
+func (p *progress) Eval(step int, em EvalMetrics) {
+	if p.w != nil {
+		fmt.Fprintf(p.w, "\neval at step %d: %s\n", step, em)
+	}
+}
+
+// Pause ends the step line before another message.
+func (p *progress) Pause() { p.Done() }
+
+// Done ends the step line.
+func (p *progress) Done() {
 	if p.w != nil && p.tty {
 		fmt.Fprintln(p.w)
 	}

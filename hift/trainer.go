@@ -65,6 +65,7 @@ type Trainer struct {
 	// their bfloat16 copies.
 	masters map[string]*tensors.Tensor
 	source  *Source
+	prog    Progress // SetProgress; nil: one line per step on Run's log
 	opts    Options
 	rule    optim.Rule
 	queue   *Queue
@@ -227,7 +228,7 @@ func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
 		return err
 	}
 	defer metrics.Close()
-	prog := newProgress(log, t.total)
+	prog := t.progressTo(log)
 	if t.evalSet != nil && t.step == 0 {
 		if err := t.runEval(metrics, log); err != nil {
 			return err
@@ -256,11 +257,11 @@ func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
 		if err := metrics.write(m); err != nil {
 			return err
 		}
-		prog.update(m)
+		prog.Step(m)
 		if m.Skipped {
 			consecutive++
 			if maxSkipped > 0 && consecutive >= maxSkipped {
-				prog.done()
+				prog.Pause()
 				return fmt.Errorf("%w: %d consecutive steps (the last at step %d) had a non-finite loss or gradient norm (loss %v, |g| %v); "+
 					"nothing was applied and no model was written; the last good checkpoint is kept. Lower --lr, set --max-grad-norm, "+
 					"or check the data (--max-skipped-steps sets the limit)", ErrDiverged, consecutive, m.Step+1, m.Loss, m.GradNorm)
@@ -271,7 +272,7 @@ func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
 		if m.GradNorm == 0 && !m.Skipped {
 			zeroNorm++
 			if zeroNorm >= k && !warnedZero && log != nil {
-				prog.done()
+				prog.Pause()
 				fmt.Fprintf(log, "warning: the gradient norm was exactly 0 for a whole cycle (%d steps up to step %d): nothing is being learned "+
 					"(all labels masked? frozen units? lr 0?)\n", k, m.Step+1)
 				warnedZero = true
@@ -297,7 +298,7 @@ func (t *Trainer) Run(ctx context.Context, log io.Writer, hook StepHook) error {
 			return ErrStopped
 		}
 	}
-	prog.done()
+	prog.Done()
 	if t.evalSet != nil {
 		if err := t.runEval(metrics, log); err != nil {
 			return err

@@ -352,6 +352,7 @@ func runBenchSpeed(o *BenchSpeedOptions) error {
 	case "fpft":
 		so.Methods = []bench.Method{bench.FPFT}
 	}
+	so.Progress = benchProgress(o.f.stderr) // progress.go
 	res, err := bench.Speed(be, m, so)
 	if err != nil {
 		return err

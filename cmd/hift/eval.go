@@ -67,7 +67,7 @@ func runEval(opts *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	em, err := hift.Evaluate(be, m, w, ds, opts.BatchSize)
+	em, err := hift.EvaluateWithProgress(be, m, w, ds, opts.BatchSize, evalProgress(opts.f.stderr)) // progress.go
 	if err != nil {
 		return err
 	}

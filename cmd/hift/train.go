@@ -48,6 +48,7 @@ type TrainOptions struct {
 	SamplePrompt  string
 	SampleTokens  int
 	ExportGGUF    string // --export-gguf: GGUF type written next to the saved model (train_gguf.go)
+	LogEvery      int    // --log-every: summary lines (progress.go)
 
 	// Output safety and resume.
 	NoSave, Overwrite, AllowDataChange bool
@@ -59,7 +60,7 @@ type TrainOptions struct {
 // --steps may only grow (it extends the run); data and formatting flags are restored from the checkpoint.
 var resumeFlags = map[string]bool{"resume": true, "data": true, "output": true, "save-every": true, "save-total-limit": true, "backend": true,
 	"eval-data": true, "eval-split": true, "eval-batch-size": true, "eval-every": true, "sample-prompt": true, "sample-tokens": true,
-	"steps": true, "export-gguf": true, "allow-data-change": true, "max-skipped-steps": true, "report-to": true}
+	"steps": true, "export-gguf": true, "allow-data-change": true, "max-skipped-steps": true, "log-every": true, "report-to": true}
 
 func newTrainCmd(f *factory, runF func(*TrainOptions) error) *cobra.Command {
 	opts := &TrainOptions{f: f, Run: hift.DefaultOptions()}
@@ -179,6 +180,7 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 	// Checkpoints
 	fl.IntVar(&r.SaveEvery, "save-every", 0, "write a checkpoint every N steps")
 	fl.IntVar(&r.SaveTotalLimit, "save-total-limit", 0, "keep at most N checkpoints (0 = all)")
+	bindProgressFlags(fl, opts)
 	return cmd
 }
 
@@ -488,7 +490,9 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	if err := sample("before"); err != nil {
 		return err
 	}
+	prog := opts.showProgress(tr)
 	err = tr.Run(ctx, log, nil)
+	prog.Done()
 	if errors.Is(err, hift.ErrInterrupted) {
 		fmt.Fprintf(log, "\ninterrupted: checkpoint saved at step %d in %s\n", tr.Step(), orNone(opts.Run.Output))
 		return errInterrupted
