@@ -54,7 +54,7 @@ func newBenchMemoryCmd(f *factory, runF func(*BenchMemoryOptions) error) *cobra.
 	cmd := &cobra.Command{
 		Use:   "memory --model NAME|DIR [--analytical] [--measured] [flags]",
 		Short: "The paper's memory table: analytical from the config, measured on the backend",
-		Long: `memory prints the HiFT paper's GPU-memory table for a model (hift-algorithm.md §10.1), one row per
+		Long: `memory prints the HiFT paper's GPU-memory table for a model (its LLaMA-7B E2E table: Para, Gra, Sta, PGS), one row per
 optimizer × precision × method × source. MB = 2^20 bytes, GB = 1024 MB.
 
 Columns: #Trainable (full fine-tuning: every parameter; HiFT: the largest group of units trained in one step),
@@ -98,7 +98,7 @@ whose printed digits differ. --chart writes an SVG of Para/Gra/Sta stacked per r
 	fl.IntVar(&opts.Seq, "seq-len", 32, "sequence length of the measured runs")
 	fl.IntVar(&opts.GroupSize, "group-size", 1, "HiFT units per group (m, the original's group_element)")
 	fl.StringVar(&opts.Optimizers, "optimizer", "all", "comma-separated: adamw, sgdm, sgd, adafactor, adagrad (or any hift optimizer); all = the paper's five")
-	fl.StringVar(&opts.Precisions, "precision", "all", "comma-separated: fp32, mixed, mixed_hi; all = the three")
+	fl.StringVar(&opts.Precisions, "precision", "all", "comma-separated: fp32, mixed, mixed_hi (bf16 as in hift train); all = the three")
 	fl.StringVar(&opts.Format, "format", "markdown", "markdown, csv or json")
 	fl.BoolVar(&opts.ComparePaper, "compare-paper", false, "add the paper's numbers beside ours (llama-7b)")
 	fl.StringVar(&opts.Chart, "chart", "", "also write a chart of Para/Gra/Sta to this file (.svg or .png)")
@@ -157,12 +157,11 @@ func parsePrecisions(s string) ([]bench.Precision, error) {
 	}
 	var out []bench.Precision
 	for _, p := range strings.Split(s, ",") {
-		p = strings.ToLower(strings.TrimSpace(p))
-		switch bench.Precision(p) {
+		switch bp := benchPrecision(p); bp {
 		case bench.FP32, bench.Mixed, bench.MixedHi:
-			out = append(out, bench.Precision(p))
+			out = append(out, bp)
 		default:
-			return nil, fmt.Errorf("--precision: unknown precision %q (fp32, mixed or mixed_hi)", p)
+			return nil, fmt.Errorf("--precision: unknown precision %q (fp32, mixed or mixed_hi; bf16 as in hift train)", p)
 		}
 	}
 	return out, nil

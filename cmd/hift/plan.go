@@ -82,7 +82,7 @@ heap, and prints the activation estimate beside the activations of the step grap
 	fl.IntVar(&opts.GroupSize, "group-size", 1, "HiFT units per group (m, the original's group_element)")
 	fl.IntVar(&opts.GroupSize, "group-element", 1, "alias of --group-size")
 	fl.StringVar(&opts.Optimizer, "optimizer", "adamw", "adamw, sgdm, sgd, adafactor, adagrad (or any hift optimizer)")
-	fl.StringVar(&opts.Precision, "precision", "fp32", "fp32, mixed (AMP) or mixed_hi (HiFT's Mixed^Hi)")
+	fl.StringVar(&opts.Precision, "precision", "fp32", "fp32, mixed (AMP) or mixed_hi (HiFT's Mixed^Hi; also bf16, hift train's name for it)")
 	fl.BoolVar(&opts.NoPrefetch, "no-prefetch", false, "plan without the next group's state uploaded during a step")
 	fl.BoolVar(&opts.JSON, "json", false, "machine-readable output")
 	fl.BoolVar(&opts.Check, "check", false, "also train on the backend and compare the plan with measured memory (small models)")
@@ -96,7 +96,7 @@ func (o *PlanOptions) complete() error {
 		problems = append(problems, "plan needs --model (a built-in name, a checkpoint folder or a config.json)")
 	}
 	p := bench.PlanOptions{Batch: o.Batch, Seq: o.Seq, Optimizer: strings.ToLower(o.Optimizer), GroupSize: o.GroupSize,
-		Precision: bench.Precision(strings.ToLower(o.Precision)), Prefetch: !o.NoPrefetch}
+		Precision: benchPrecision(o.Precision), Prefetch: !o.NoPrefetch}
 	var err error
 	if o.GPUMemory == "" {
 		problems = append(problems, "plan needs --gpu-memory (e.g. 24GB)")
@@ -120,7 +120,7 @@ func (o *PlanOptions) complete() error {
 	switch p.Precision {
 	case bench.FP32, bench.Mixed, bench.MixedHi:
 	default:
-		problems = append(problems, fmt.Sprintf("--precision must be fp32, mixed or mixed_hi, got %q", o.Precision))
+		problems = append(problems, fmt.Sprintf("--precision must be fp32, mixed or mixed_hi (bf16 as in hift train), got %q", o.Precision))
 	}
 	if o.Check && p.Precision != bench.FP32 {
 		problems = append(problems, "--check compares FP32 runs: use --precision fp32")

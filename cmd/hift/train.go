@@ -139,9 +139,9 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 	fl.IntVar(&opts.LoRAR, "lora-r", 8, "LoRA rank")
 	fl.Float64Var(&opts.LoRAAlpha, "lora-alpha", 32, "LoRA alpha (the update is alpha/r · B·A)")
 	fl.StringVar(&opts.LoRATargets, "lora-targets", "", "comma-separated module names (default: PEFT's for the model type, e.g. q_proj,v_proj)")
-	fl.StringVar(&r.Precision, "precision", r.Precision, "fp32, or bf16 = Mixed^Hi: bfloat16 weights on the device, float32 masters and state on the host")
+	fl.StringVar(&r.Precision, "precision", r.Precision, "fp32, or bf16 (alias mixed_hi, as plan and bench say) = Mixed^Hi: bfloat16 weights on the device, float32 masters and state on the host")
 	// Optimizer
-	fl.StringVar(&opts.OptimName, "optimizer", "adamw", "adamw, adamw_hf, adam, sgd, adagrad, adafactor, rmsprop or lion")
+	fl.StringVar(&opts.OptimName, "optimizer", "adamw", "adamw, adamw_hf, adam, sgd, sgdm (SGD with momentum 0.9), adagrad, adafactor, rmsprop or lion")
 	fl.Float64Var(&opts.LR, "lr", 5e-5, "peak learning rate")
 	fl.Float64Var(&opts.WeightDecay, "weight-decay", 0, "weight decay (not on biases and norm weights unless --decay-norm-and-bias)")
 	fl.BoolVar(&r.DecayNormAndBias, "decay-norm-and-bias", false, "apply weight decay to every parameter")
@@ -181,6 +181,7 @@ tokenizer files, plus the optimizer and trainer state; --resume DIR continues a 
 	fl.IntVar(&r.SaveEvery, "save-every", 0, "write a checkpoint every N steps")
 	fl.IntVar(&r.SaveTotalLimit, "save-total-limit", 0, "keep at most N checkpoints (0 = all)")
 	bindProgressFlags(fl, opts)
+	groupedUsage(cmd, trainFlagGroups) // help.go
 	return cmd
 }
 
@@ -205,6 +206,7 @@ func (o *TrainOptions) complete(fl *pflag.FlagSet) error {
 	}
 	r := &o.Run
 	if o.Resume == "" {
+		r.Precision = trainPrecision(r.Precision) // names.go: mixed_hi as plan and bench say
 		for _, p := range []string{
 			checkEnum("strategy", string(r.Strategy), "down2up", "up2down", "random"),
 			checkEnum("lr-scheduler", string(r.LRScheduler), "constant", "linear", "cosine", "constant_with_warmup"),
@@ -271,7 +273,12 @@ func (o *TrainOptions) complete(fl *pflag.FlagSet) error {
 // optimizer builds the optimizer config: HF Trainer defaults (lr 5e-5, weight decay 0, betas 0.9/0.999,
 // eps 1e-8; Adafactor with scale_parameter and relative_step off) overridden by the flags given.
 func (o *TrainOptions) optimizer() (optim.Config, error) {
-	c, err := optim.Defaults(o.OptimName)
+	name := o.OptimName
+	sgdm := strings.EqualFold(strings.TrimSpace(name), optimizerSGDM) // names.go
+	if sgdm {
+		name = optim.NameSGD
+	}
+	c, err := optim.Defaults(name)
 	if err != nil {
 		return c, err
 	}
@@ -289,6 +296,9 @@ func (o *TrainOptions) optimizer() (optim.Config, error) {
 		}
 	case optim.NameSGD:
 		c.Momentum, c.Dampening, c.Nesterov = o.Momentum, o.Dampening, o.Nesterov
+		if sgdm && !o.changed("momentum") {
+			c.Momentum = 0.9
+		}
 	case optim.NameAdagrad:
 		set("eps", &c.Eps, o.Eps)
 		c.LRDecay, c.InitialAccumulatorValue = o.LRDecay, o.InitialAccumulator
