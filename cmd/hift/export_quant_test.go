@@ -264,8 +264,9 @@ func perplexity(logits [][][]float64, seqs [][]int) float64 {
 	return math.Exp(nll / float64(n))
 }
 
-// ggufFull runs TestExportQuantizedLogits on 4 chunks of 200 tokens (the perplexity check needs them; about
-// 5 minutes on 2 busy cores) instead of one chunk of 64.
+// ggufFull runs TestExportQuantizedLogits on the demo model too and on 4 chunks of 200 tokens (the
+// perplexity check needs them; about 3 minutes on 2 busy cores) instead of one chunk of 64, and
+// TestExportLoRAAdapter on GPT-2 too.
 var ggufFull = flag.Bool("gguf.full", false, "longer llama.cpp cross-checks of quantized GGUF exports")
 
 // TestExportQuantizedLogits is the Done-when check of quantized exports with llama.cpp as the judge, on the
@@ -283,7 +284,11 @@ var ggufFull = flag.Bool("gguf.full", false, "longer llama.cpp cross-checks of q
 func TestExportQuantizedLogits(t *testing.T) {
 	validators.Require(t, "node-llama-cpp")
 	mixes := []string{"q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0"}
-	for _, model := range []string{repoPath("examples", "tiny-llama"), model256(t)} {
+	models := []string{model256(t)}
+	if *ggufFull {
+		models = append([]string{repoPath("examples", "tiny-llama")}, models...) // the demo model: -gguf.full only (test time)
+	}
+	for _, model := range models {
 		name := filepath.Base(model)
 		trained := name == "tiny-llama"
 		seqs := evalChunks(t, model, 4, 200)
