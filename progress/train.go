@@ -63,6 +63,10 @@ func (p *Train) Step(m hift.StepMetrics) {
 	p.steps++
 	p.lastStep = m.Step + 1
 	p.now = p.o.Now()
+	if p.steps == 1 {
+		// The clock starts with the first step, not with what ran before it (an evaluation at step 0).
+		p.start = p.now.Add(-time.Duration(m.StepTime * float64(time.Second)))
+	}
 	p.tokens += float64(m.Tokens)
 	if !m.Skipped && !math.IsNaN(m.Loss) && !math.IsInf(m.Loss, 0) {
 		p.ema = 0.9*p.ema + 0.1*m.Loss

@@ -26,7 +26,7 @@ func (c *clock) now() time.Time {
 
 func step(i int, loss float64) hift.StepMetrics {
 	return hift.StepMetrics{Step: i, Loss: loss, LR: 1e-3, Group: i % 2, Units: []string{fmt.Sprintf("layers.%d", i%2)}, GradNorm: 0.5,
-		Tokens: 512, TokensPerS: 256, DeviceMem: 3 << 20}
+		Tokens: 512, TokensPerS: 256, DeviceMem: 3 << 20, StepTime: 1}
 }
 
 func TestDuration(t *testing.T) {
@@ -74,8 +74,8 @@ func TestTrainPlainLines(t *testing.T) {
 			t.Errorf("line %d = %q, want prefix %q", i, steps[i], want)
 		}
 	}
-	// The clock reads 0 s at the start and k s at this run's k-th step: at step 6 (2 steps done) elapsed 2 s and
-	// ETA 4 steps left × 1 s; at step 8, 4 s and 2 s.
+	// The clock reads k s at this run's k-th step, which took 1 s (so the run started at 0 s): at step 6 (2 steps
+	// done) elapsed 2 s and ETA 4 steps left × 1 s; at step 8, 4 s and 2 s.
 	if !strings.Contains(steps[0], "elapsed 2.0s  eta 4.0s") || !strings.Contains(steps[2], "elapsed 4.0s  eta 2.0s") || !strings.Contains(steps[1], "SKIPPED") {
 		t.Errorf("timing or skip mark wrong:\n%s", out)
 	}
@@ -129,7 +129,7 @@ func ExampleNewTrain() {
 	p := NewTrain(os.Stdout, TrainOptions{Total: 4, LogEvery: 2, Now: c.now})
 	for i := 0; i < 4; i++ {
 		p.Step(hift.StepMetrics{Step: i, Loss: 2 - 0.25*float64(i), LR: 5e-5, Group: i % 2, Units: []string{[]string{"embed_tokens", "layers.0"}[i%2]},
-			GradNorm: 1, Tokens: 256, TokensPerS: 512, DeviceMem: 48 << 20})
+			GradNorm: 1, Tokens: 256, TokensPerS: 512, DeviceMem: 48 << 20, StepTime: 0.5})
 	}
 	p.Done()
 	// Output:
