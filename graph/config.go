@@ -165,6 +165,26 @@ func quoteAll(s []string) []string {
 }
 
 // positive checks that every named int field of a decoded config struct is > 0.
+// positiveFloat reports the float fields that are not > 0 (a negative norm epsilon or rotary base gives NaN or
+// infinite activations, never an error).
+func positiveFloat(path string, fields map[string]float64) error {
+	var bad []string
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !(fields[k] > 0) {
+			bad = append(bad, fmt.Sprintf("%s=%g", k, fields[k]))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("config: %s: must be positive: %s", path, strings.Join(bad, ", "))
+	}
+	return nil
+}
+
 func positive(path string, fields map[string]int) error {
 	var bad []string
 	keys := make([]string, 0, len(fields))

@@ -53,6 +53,9 @@ func DecodeGPT2Config(cfg *Config) (*GPT2Config, error) {
 		"n_embd": c.NEmbd, "n_layer": c.NLayer, "n_head": c.NHead}); err != nil {
 		return nil, err
 	}
+	if err := positiveFloat(cfg.Path, map[string]float64{"layer_norm_epsilon": c.LayerNormEpsilon}); err != nil {
+		return nil, err
+	}
 	if c.NEmbd%c.NHead != 0 {
 		return nil, fmt.Errorf("config: %s: n_embd %d is not divisible by n_head %d", cfg.Path, c.NEmbd, c.NHead)
 	}

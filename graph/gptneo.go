@@ -54,6 +54,9 @@ func DecodeGPTNeoConfig(cfg *Config) (*GPTNeoConfig, error) {
 		"hidden_size": c.HiddenSize, "num_layers": c.NumLayers, "num_heads": c.NumHeads, "window_size": c.WindowSize}); err != nil {
 		return nil, err
 	}
+	if err := positiveFloat(cfg.Path, map[string]float64{"layer_norm_epsilon": c.LayerNormEpsilon}); err != nil {
+		return nil, err
+	}
 	if c.HiddenSize%c.NumHeads != 0 {
 		return nil, fmt.Errorf("config: %s: hidden_size %d is not divisible by num_heads %d", cfg.Path, c.HiddenSize, c.NumHeads)
 	}

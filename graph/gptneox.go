@@ -55,6 +55,9 @@ func DecodeGPTNeoXConfig(cfg *Config) (*GPTNeoXConfig, error) {
 		"intermediate_size": c.IntermediateSize, "max_position_embeddings": c.MaxPositionEmbeddings}); err != nil {
 		return nil, err
 	}
+	if err := positiveFloat(cfg.Path, map[string]float64{"layer_norm_eps": c.LayerNormEps}); err != nil {
+		return nil, err
+	}
 	if c.HiddenSize%c.NumAttentionHeads != 0 {
 		return nil, fmt.Errorf("config: %s: hidden_size %d is not divisible by num_attention_heads %d", cfg.Path, c.HiddenSize, c.NumAttentionHeads)
 	}

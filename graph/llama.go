@@ -84,6 +84,9 @@ func decodeLlamaLayout(cfg *Config, defaults LlamaConfig) (*LlamaConfig, error) 
 		"num_attention_heads": c.NumAttentionHeads, "num_key_value_heads": c.NumKeyValueHeads}); err != nil {
 		return nil, err
 	}
+	if err := positiveFloat(cfg.Path, map[string]float64{"rms_norm_eps": c.RMSNormEps, "rope_theta": c.RopeTheta}); err != nil {
+		return nil, err
+	}
 	if c.HeadDim == 0 {
 		if c.HiddenSize%c.NumAttentionHeads != 0 {
 			return nil, fmt.Errorf("config: %s: hidden_size %d is not divisible by num_attention_heads %d", cfg.Path, c.HiddenSize, c.NumAttentionHeads)
