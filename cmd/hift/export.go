@@ -23,6 +23,8 @@ type ExportOptions struct {
 	ONNX   ONNXExportFlags // --format onnx only (export_onnx.go)
 	// Adapter is a PEFT LoRA folder (hift train --lora output) written as a llama.cpp adapter GGUF.
 	Adapter string
+	// Overwrite lets --format gguf replace an existing --out file (never an input).
+	Overwrite bool
 }
 
 func newExportCmd(f *factory, runF func(*ExportOptions) error) *cobra.Command {
@@ -53,6 +55,9 @@ file one at a time.`,
 				if _, err := gguf.ParseMix(opts.DType); err != nil {
 					return badInput("--dtype: %v", err)
 				}
+				if err := checkOutFile("out", opts.Out, opts.Overwrite, opts.Model, opts.Adapter); err != nil {
+					return err
+				}
 			}
 			if runF != nil {
 				return runF(opts)
@@ -65,6 +70,7 @@ file one at a time.`,
 	cmd.Flags().StringVar(&opts.Out, "out", "", "file to write")
 	cmd.Flags().StringVar(&opts.Adapter, "adapter", "", "with --format gguf: write this PEFT LoRA folder as a llama.cpp adapter for the base model --model")
 	cmd.Flags().StringVar(&opts.DType, "dtype", "f32", "tensor type or llama.cpp mix: "+strings.Join(gguf.MixNames(), ", "))
+	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "gguf: replace an existing --out file (never one of the inputs)")
 	addONNXExportFlags(cmd, &opts.ONNX)
 	return cmd
 }

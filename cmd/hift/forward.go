@@ -16,6 +16,8 @@ type ForwardOptions struct {
 	Out    string
 	Grads  bool
 	Hidden bool
+	// Overwrite lets --out replace an existing file (never an input).
+	Overwrite bool
 }
 
 func newForwardCmd(f *factory, runF func(*ForwardOptions) error) *cobra.Command {
@@ -34,6 +36,9 @@ parameter. It is the cross-implementation check to run against transformers.`,
 			if opts.Model == "" || opts.Inputs == "" || opts.Out == "" {
 				return badInput("forward needs --model, --inputs and --out")
 			}
+			if err := checkOutFile("out", opts.Out, opts.Overwrite, opts.Model, opts.Inputs); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -45,6 +50,7 @@ parameter. It is the cross-implementation check to run against transformers.`,
 	cmd.Flags().StringVar(&opts.Out, "out", "", "safetensors file to write")
 	cmd.Flags().BoolVar(&opts.Grads, "grads", false, "also write grad.<name> for every parameter (needs labels)")
 	cmd.Flags().BoolVar(&opts.Hidden, "hidden-states", false, "also write hidden_states.<i>")
+	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing --out file (never one of the inputs)")
 	return cmd
 }
 

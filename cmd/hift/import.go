@@ -36,6 +36,9 @@ vocabularies, tokenizer.json and tokenizer_config.json. A tensor hift cannot pla
 			if opts.In == "" || opts.Out == "" {
 				return badInput("import needs --in and --out")
 			}
+			if err := checkOutFolder("out", opts.Out, opts.In); err != nil {
+				return err
+			}
 			if opts.Format == "onnx" && runF == nil {
 				return runImportONNX(opts)
 			}

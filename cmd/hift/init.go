@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/hift-go/hift/data/tokenizer"
 	"github.com/hift-go/hift/graph"
 	"github.com/hift-go/hift/io/safetensors"
 	"github.com/spf13/cobra"
@@ -37,6 +39,9 @@ checkpoint never does.`,
 			}
 			if opts.DType != "F32" && opts.DType != "BF16" {
 				return badInput("--dtype must be F32 or BF16, got %q", opts.DType)
+			}
+			if err := checkOutFolder("out", opts.Out, opts.Config, opts.Tokenizer); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -78,6 +83,32 @@ func runInit(opts *InitOptions) error {
 		}
 		recs = append(recs, safetensors.Tensor{Name: name, DType: safetensors.DType(opts.DType), Shape: w[name].Shape().Dimensions, Data: b})
 	}
+	var tokName string
+	var tokBytes []byte
+	if opts.Tokenizer != "" {
+		// Checked before anything is written: a folder with a tokenizer that cannot load is a broken checkpoint.
+		if _, err := tokenizer.Load(opts.Tokenizer); err != nil {
+			return err
+		}
+		st, err := os.Stat(opts.Tokenizer)
+		if err != nil {
+			return err
+		}
+		if st.IsDir() {
+			return badInput("--tokenizer %s is a folder; give its tokenizer.json or tokenizer.model", opts.Tokenizer)
+		}
+		if tokBytes, err = os.ReadFile(opts.Tokenizer); err != nil {
+			return err
+		}
+		// Saved under the name loaders look for, whatever the source file is called.
+		tokName = "tokenizer.json"
+		if base := filepath.Base(opts.Tokenizer); strings.HasSuffix(base, ".model") || strings.HasSuffix(base, ".model.gz") {
+			tokName = "tokenizer.model"
+		}
+		if strings.HasSuffix(filepath.Base(opts.Tokenizer), ".gz") {
+			tokName += ".gz"
+		}
+	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
@@ -87,12 +118,8 @@ func runInit(opts *InitOptions) error {
 	if err := os.WriteFile(filepath.Join(opts.Out, "config.json"), cfgBytes, 0o644); err != nil {
 		return err
 	}
-	if opts.Tokenizer != "" {
-		b, err := os.ReadFile(opts.Tokenizer)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(opts.Out, filepath.Base(opts.Tokenizer)), b, 0o644); err != nil {
+	if tokName != "" {
+		if err := writeSideFile(filepath.Join(opts.Out, tokName), tokBytes); err != nil {
 			return err
 		}
 	}
