@@ -12,8 +12,8 @@ import (
 // readmeNotRun lists the README commands the tests cannot run, by their first words, with the reason.
 var readmeNotRun = map[string]string{
 	"GOMLX_BACKEND=go:ops_sequential GOMLX_NO_AUTO_INSTALL=1 go test": "runs the test suite this test belongs to",
-	"bash scripts/validators.sh": "installs npm packages from the registry (network)",
-	"llama-cli":                  "llama.cpp's binary is not installed here (the GGUF is checked against llama.cpp by the validator tests)",
+	"bash scripts/validators.sh":                                      "installs npm packages from the registry (network)",
+	"llama-cli":                                                       "llama.cpp's binary is not installed here (the GGUF is checked against llama.cpp by the validator tests)",
 }
 
 // readmeCommands extracts the commands of README.md's ```sh blocks (one per line, comments dropped).
