@@ -45,6 +45,10 @@ type TensorDataset struct {
 	Columns map[string]Column
 }
 
+// integerColumns are the batch tensors that hold ids, masks or positions (labels may be float: regression).
+var integerColumns = map[string]bool{"input_ids": true, "attention_mask": true, "token_type_ids": true,
+	"position_ids": true, "start_positions": true, "end_positions": true}
+
 // LoadTensorDataset reads a pre-tokenized batch file (as the golden fixtures' inputs.safetensors).
 func LoadTensorDataset(path string) (*TensorDataset, error) {
 	ck, err := safetensors.Open(path)
@@ -63,6 +67,10 @@ func LoadTensorDataset(path string) (*TensorDataset, error) {
 		}
 		ds.N = info.Shape[0]
 		c := Column{Shape: slices.Clone(info.Shape)}
+		if info.DType.IsFloat() && integerColumns[name] {
+			// Read as floats, ids would be silently unusable (every position treated as missing).
+			return nil, fmt.Errorf("data %s: tensor %q is %s; token ids, masks and positions must be an integer type (I64 or I32)", path, name, info.DType)
+		}
 		if info.DType.IsFloat() {
 			c.Floats, err = ck.Float32(name)
 		} else {

@@ -55,13 +55,31 @@ match and token-span F1 for extractive QA.`,
 }
 
 func runEval(opts *EvalOptions) error {
+	if err := checkModelFits(opts.Model); err != nil {
+		return err
+	}
 	m, w, err := graph.LoadModel(opts.Model)
 	if err != nil {
 		return err
 	}
-	ds, err := opts.DataFlags.load(opts.Data, opts.Model, m, func(format string, args ...any) { fmt.Fprintf(opts.f.stderr, format, args...) })
+	// As train: a --seq-len past the model's positions indexes past learned tables (or allocates attention far
+	// beyond memory: --seq-len 100000 was a Go "fatal error: out of memory"), and ids must fit the vocabulary.
+	if err := checkSeqLen(m.Config, opts.Data, opts.DataFlags.SeqLen); err != nil {
+		return err
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(opts.f.stderr, format, args...) }
+	ds, err := opts.DataFlags.load(opts.Data, opts.Model, m, logf)
 	if err != nil {
 		return err
+	}
+	if ds, err = (&TrainOptions{DataFlags: opts.DataFlags}).checkDataset(m.Config, ds, logf); err != nil {
+		return err
+	}
+	if _, ok := ds.Columns["labels"]; !ok {
+		if _, ok := ds.Columns["start_positions"]; !ok {
+			// Without them every metric would print as 0 (eval_loss 0), as if the model were perfect.
+			return fmt.Errorf("data %s: no labels (or start_positions/end_positions) tensor: eval needs them to score the model", ds.Path)
+		}
 	}
 	be, err := opts.f.Backend()
 	if err != nil {
