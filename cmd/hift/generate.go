@@ -69,6 +69,13 @@ func runGenerate(opts *GenerateOptions) error {
 	if err != nil {
 		return err
 	}
+	if ids, err := promptIDs(tok, opts.Prompt); err == nil {
+		o := opts.Gen
+		if fitGeneration(m, tok, ids, &o) == nil && o.MaxNewTokens < opts.Gen.MaxNewTokens {
+			fmt.Fprintf(opts.f.stderr, "generating at most %d tokens (not %d): the %d-token prompt reaches the model's position limit of %d (%s)\n",
+				o.MaxNewTokens, opts.Gen.MaxNewTokens, len(ids), m.Config.PositionLimit(), positionKey(m.Config))
+		}
+	}
 	text, err := generateText(be, m, w, tok, opts.Prompt, opts.Gen)
 	if err != nil {
 		return err
