@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -262,11 +263,14 @@ func CheckRunnable(be interface{ String() string }, a *Analysis, d Dims, batch, 
 	}
 	need := pl.peak(FPFT, batch, seq)
 	if need > ram/10*8 {
-		return fmt.Errorf("%s at batch %d × sequence %d needs about %s for full fine-tuning, more than 80%% of this machine's %s of RAM (the pure-Go backend computes in RAM): use a smaller model or batch, or an XLA backend (--backend xla:/path/plugin.so)",
-			a.Model.Class, batch, seq, FormatBytes(need), FormatBytes(ram))
+		return fmt.Errorf("%s at batch %d × sequence %d needs about %s for full fine-tuning, more than 80%% of this machine's %s of RAM (the pure-Go backend computes in RAM): use a smaller model or batch, or an XLA backend (--backend xla:/path/plugin.so): %w",
+			a.Model.Class, batch, seq, FormatBytes(need), FormatBytes(ram), ErrDoesNotFit)
 	}
 	return nil
 }
+
+// ErrDoesNotFit is returned (errors.Is) when a planned run needs more memory than the machine has.
+var ErrDoesNotFit = errors.New("does not fit in memory")
 
 // HostRAM returns the machine's total memory from /proc/meminfo (0 when unknown).
 func HostRAM() int64 {

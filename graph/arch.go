@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -71,8 +72,8 @@ func Lookup(cfg *Config) (*Arch, string, Task, error) {
 				return a, cls, t, nil
 			}
 		}
-		return nil, "", "", fmt.Errorf("%s: unsupported architecture %q (model_type %q); supported: %s",
-			cfg.Path, cls, cfg.ModelType, strings.Join(SupportedClasses(), ", "))
+		return nil, "", "", withKind(ErrUnsupportedArchitecture, fmt.Errorf("%s: unsupported architecture %q (model_type %q); supported: %s",
+			cfg.Path, cls, cfg.ModelType, strings.Join(SupportedClasses(), ", ")))
 	}
 	if a, ok := registry[cfg.ModelType]; ok {
 		for cls, t := range a.Classes {
@@ -81,8 +82,8 @@ func Lookup(cfg *Config) (*Arch, string, Task, error) {
 			}
 		}
 	}
-	return nil, "", "", fmt.Errorf("%s: unsupported model_type %q and no architectures entry; supported: %s",
-		cfg.Path, cfg.ModelType, strings.Join(SupportedClasses(), ", "))
+	return nil, "", "", withKind(ErrUnsupportedArchitecture, fmt.Errorf("%s: unsupported model_type %q and no architectures entry; supported: %s",
+		cfg.Path, cfg.ModelType, strings.Join(SupportedClasses(), ", ")))
 }
 
 // NewModel looks up the architecture of cfg and builds its model description.
@@ -93,6 +94,9 @@ func NewModel(cfg *Config) (*Model, error) {
 	}
 	m, err := a.Build(cfg, task)
 	if err != nil {
+		if !errors.Is(err, ErrUnsupportedArchitecture) {
+			err = withKind(ErrBadConfig, err) // the family could not build from the config's values
+		}
 		return nil, fmt.Errorf("%s: %s: %w", cfg.Path, cls, err)
 	}
 	m.Class, m.Task, m.Config = cls, task, cfg

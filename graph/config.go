@@ -39,13 +39,14 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, err
 	}
 	if err := c.CheckSizes(); err != nil {
-		return nil, err
+		return nil, withKind(ErrBadConfig, err)
 	}
 	return c, nil
 }
 
-// ParseConfig parses config.json bytes; path is used in error messages only.
-func ParseConfig(data []byte, path string) (*Config, error) {
+// ParseConfig parses config.json bytes; path is used in error messages only. Its errors are ErrBadConfig.
+func ParseConfig(data []byte, path string) (_ *Config, err error) {
+	defer func() { err = withKind(ErrBadConfig, err) }()
 	if path == "" {
 		path = "config.json"
 	}

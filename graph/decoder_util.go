@@ -40,7 +40,7 @@ func decoderHead(cfg *Config, task Task, family string, padTokenID *int) (HeadCo
 		}
 		return head, nil
 	}
-	return HeadConfig{}, fmt.Errorf("task %s is not implemented for %s", task, family)
+	return HeadConfig{}, withKind(ErrUnsupportedArchitecture, fmt.Errorf("task %s is not implemented for %s", task, family))
 }
 
 // decoderTaskHead appends the head unit of a non-LM task reading hidden states of width in, with HF's names

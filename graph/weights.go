@@ -284,7 +284,7 @@ func initHead(m *Model, missing []string, out map[string]*tensors.Tensor, report
 func RetargetConfig(cfg *Config, task Task, numLabels int) error {
 	a, ok := registry[cfg.ModelType]
 	if !ok {
-		return fmt.Errorf("%s: unsupported model_type %q; supported: %s", cfg.Path, cfg.ModelType, strings.Join(SupportedClasses(), ", "))
+		return withKind(ErrUnsupportedArchitecture, fmt.Errorf("%s: unsupported model_type %q; supported: %s", cfg.Path, cfg.ModelType, strings.Join(SupportedClasses(), ", ")))
 	}
 	class := ""
 	for c, t := range a.Classes {

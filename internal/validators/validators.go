@@ -85,7 +85,10 @@ type ScriptError struct {
 	Stderr string
 }
 
+// Error names the script, its failure and its stderr.
 func (e *ScriptError) Error() string { return e.Script + ": " + e.Err.Error() + "\n" + e.Stderr }
+
+// Unwrap returns the process error.
 func (e *ScriptError) Unwrap() error { return e.Err }
 
 func truncate(s string, n int) string {

@@ -35,6 +35,7 @@ type NotCachedError struct {
 	downloadFlags string // "--repo-type dataset " for datasets
 }
 
+// Error says which id is missing, where it was looked for and how to fill the cache.
 func (e *NotCachedError) Error() string {
 	var b strings.Builder
 	rev := ""
