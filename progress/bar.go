@@ -56,7 +56,7 @@ func NewBar(w io.Writer, tty bool, width, total int) *Bar {
 	}
 	b.bar = progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetWidth(16),
+		progressbar.OptionSetWidth(10),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionShowDescriptionAtLineEnd(),
@@ -75,8 +75,8 @@ func (b *Bar) Describe(s string) {
 	if b.bar == nil {
 		return
 	}
-	// The bar itself takes about 45 columns: " 12% |████████████████| [1m2s:8m30s] ".
-	if room := b.width - 46; len([]rune(s)) > room {
+	// The bar itself takes up to about 40 columns: "  12% |██        |  [1m2s:8m30s] ".
+	if room := b.width - 40; len([]rune(s)) > room {
 		if room < 1 {
 			s = ""
 		} else {

@@ -106,7 +106,7 @@ func TestTrainBar(t *testing.T) {
 	p.Step(step(3, 2))
 	p.Done()
 	out := buf.String()
-	for _, want := range []string{"\x1b[2K", "step 3/4 · loss 3.0000 · lr 0.001 · ", "evaluating at step 3: batch 1/2", " 75% |████████████    |", "step 2/4  group 1",
+	for _, want := range []string{"\x1b[2K", "step 3/4 · loss 3.0000 · lr 0.001 · ", "evaluating at step 3: batch 1/2", " 75% |███████   |", "step 2/4  group 1",
 		"eval at step 3:", "trained 4 steps in"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("terminal output lacks %q:\n%q", want, out)

@@ -49,7 +49,7 @@ func TestTrainProgressTerminal(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	barRE := regexp.MustCompile(`\r +\d+% \|[█ ]{16}\| +\[\d+s:\d+s\] step [1-6]/6 · loss [0-9.]+ · lr [0-9.e-]+ · \d+ tok/s · group \d+ \[`)
+	barRE := regexp.MustCompile(`\r +\d+% \|[█ ]{10}\| +\[\d+s:\d+s\] step [1-6]/6 · loss [0-9.]+ · lr [0-9.e-]+ · \d+ tok/s · group \d+ \[`)
 	if len(barRE.FindAllString(out, -1)) < 3 {
 		t.Errorf("fewer than 3 bar redraws:\n%q", out)
 	}
