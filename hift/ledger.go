@@ -151,21 +151,26 @@ func (t *Trainer) PrintCompileReport(w io.Writer) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	fmt.Fprintf(w, "%-32s %6s %14s %14s\n", "group (units)", "steps", "first step ms", "mean step ms")
+	names := map[string]string{}
+	width := len("group (units)")
+	for _, k := range keys {
+		name := "all units"
+		if k != "full" {
+			parts := make([]string, len(t.steps[k].units))
+			for i, u := range t.steps[k].units {
+				parts[i] = t.model.Units[u].Name
+			}
+			name = strings.Join(parts, "+")
+		}
+		names[k], width = name, max(width, len(name))
+	}
+	fmt.Fprintf(w, "%-*s %6s %14s %14s\n", width, "group (units)", "steps", "first step ms", "mean step ms")
 	for _, k := range keys {
 		gs := t.steps[k]
 		mean := 0.0
 		if gs.calls > 1 {
 			mean = (gs.totalTime - gs.firstCall).Seconds() / float64(gs.calls-1)
 		}
-		name := "all units"
-		if k != "full" {
-			names := make([]string, len(gs.units))
-			for i, u := range gs.units {
-				names[i] = t.model.Units[u].Name
-			}
-			name = strings.Join(names, "+")
-		}
-		fmt.Fprintf(w, "%-32s %6d %14.1f %14.1f\n", name, gs.calls, 1000*gs.firstCall.Seconds(), 1000*mean)
+		fmt.Fprintf(w, "%-*s %6d %14.1f %14.1f\n", width, names[k], gs.calls, 1000*gs.firstCall.Seconds(), 1000*mean)
 	}
 }

@@ -33,6 +33,9 @@ func TestTrainProgressPlain(t *testing.T) {
 	if strings.Join(steps, ",") != "2,4,6" || strings.ContainsAny(log, "\x1b\r") {
 		t.Errorf("want plain lines for steps 2, 4, 6 (got %v):\n%q", steps, log)
 	}
+	if code, _, log := runCLI(t, append(progressArgs(), "--log-every", "-1")...); code != 2 || !strings.Contains(log, "--log-every must not be negative") {
+		t.Errorf("--log-every -1: exit %d\n%s", code, log)
+	}
 	// Memory in human units; timings in ms per group named by its units.
 	for _, want := range []string{"eval at step 3: ", "trained 6 steps in ", " KiB ", "first step ms", "\nmodel.layers.0  ", "\nlm_head  "} {
 		if !strings.Contains(log, want) {
