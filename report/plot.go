@@ -196,7 +196,7 @@ func PlotRun(dir string) (string, error) {
 }
 
 // Save renders the chart: panels stacked, width w, height h (0: 2.4 inches per panel).
-func (c *Chart) Save(out string, w, h vg.Length) error {
+func (c *Chart) Save(out string, w, h vg.Length) (err error) {
 	ext := strings.ToLower(filepath.Ext(out))
 	if ext != ".svg" && ext != ".png" {
 		return fmt.Errorf("report: %s: unsupported chart format %q (use .svg or .png)", out, ext)
@@ -204,6 +204,12 @@ func (c *Chart) Save(out string, w, h vg.Length) error {
 	if h == 0 {
 		h = vg.Length(len(c.Panels))*2.4*vg.Inch + 0.4*vg.Inch
 	}
+	defer func() {
+		// gonum/plot panics on data it cannot lay out; that is this file's error, never a crash of the run.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("report: %s: cannot draw the chart: %v", out, r)
+		}
+	}()
 	plots := make([][]*plot.Plot, len(c.Panels))
 	for i, p := range c.Panels {
 		pl, err := c.panelPlot(p, i == 0, i == len(c.Panels)-1)
@@ -285,10 +291,41 @@ func (c *Chart) panelPlot(p Panel, first, last bool) (*plot.Plot, error) {
 	}
 	// One step axis for every panel, and headroom above the data for the legend.
 	pl.X.Min, pl.X.Max = c.XMin, c.XMax
-	if !p.LogY && pl.Y.Max > pl.Y.Min {
-		pl.Y.Max += 0.25 * (pl.Y.Max - pl.Y.Min)
+	pl.Y.Min, pl.Y.Max = yRange(p, pl.Y.Min, pl.Y.Max)
+	if head := 0.25 * (pl.Y.Max - pl.Y.Min); !p.LogY && head > 0 && !math.IsInf(pl.Y.Max+head, 0) {
+		pl.Y.Max += head
 	}
 	return pl, nil
+}
+
+// yRange widens a panel's value range that gonum/plot cannot draw: one value (or all equal, even 1e30 where
+// ±1 is lost to rounding) is padded around it, and a log axis never reaches 0 (gonum's fallback of value±1 did:
+// a single step with grad norm 0.49 panicked "Values must be greater than 0 for a log scale").
+func yRange(p Panel, lo, hi float64) (float64, float64) {
+	if p.LogY {
+		if !(lo > 0) || !(hi > lo*(1+1e-9)) {
+			if !(hi > 0) || math.IsInf(hi, 0) {
+				return 0.1, 10
+			}
+			if !(lo > 0) || lo > hi {
+				lo = hi
+			}
+			if hi <= lo*(1+1e-9) {
+				return lo / 2, hi * 2
+			}
+		}
+		return lo, hi
+	}
+	if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || lo > hi {
+		return 0, 1
+	}
+	// gonum's ticks loop forever over a span that overflows (±1e308): such values are clipped to a drawable range.
+	lo, hi = math.Max(lo, -math.MaxFloat64/8), math.Min(hi, math.MaxFloat64/8)
+	if hi-lo <= 1e-9*math.Max(math.Abs(lo), math.Abs(hi)) {
+		pad := math.Max(0.1*math.Abs(hi), 1)
+		return lo - pad, hi + pad
+	}
+	return lo, hi
 }
 
 func seriesColor(name string) color.Color {
