@@ -23,7 +23,7 @@ type ExportOptions struct {
 	ONNX   ONNXExportFlags // --format onnx only (export_onnx.go)
 	// Adapter is a PEFT LoRA folder (hift train --lora output) written as a llama.cpp adapter GGUF.
 	Adapter string
-	// Overwrite lets --format gguf replace an existing --out file (never an input).
+	// Overwrite lets export replace an existing output file (never an input).
 	Overwrite bool
 }
 
@@ -70,7 +70,7 @@ file one at a time.`,
 	cmd.Flags().StringVar(&opts.Out, "out", "", "file to write")
 	cmd.Flags().StringVar(&opts.Adapter, "adapter", "", "with --format gguf: write this PEFT LoRA folder as a llama.cpp adapter for the base model --model")
 	cmd.Flags().StringVar(&opts.DType, "dtype", "f32", "tensor type or llama.cpp mix: "+strings.Join(gguf.MixNames(), ", "))
-	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "gguf: replace an existing --out file (never one of the inputs)")
+	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing --out file (onnx: --out/model.onnx), never one of the inputs")
 	addONNXExportFlags(cmd, &opts.ONNX)
 	return cmd
 }

@@ -65,6 +65,10 @@ func runExportONNX(opts *ExportOptions) error {
 	if err := refuseInputFolder(opts.Model, opts.Out); err != nil {
 		return err
 	}
+	// As --format gguf: an earlier export in --out is replaced only with --overwrite.
+	if err := checkOutFile("out", filepath.Join(opts.Out, "model.onnx"), opts.Overwrite, opts.Model); err != nil {
+		return err
+	}
 	start := time.Now()
 	m, w, err := graph.LoadModel(opts.Model)
 	if err != nil {

@@ -47,6 +47,10 @@ func runInspect(opts *InspectOptions) (err error) {
 	if strings.EqualFold(filepath.Ext(opts.Path), ".gguf") {
 		return inspectGGUF(opts)
 	}
+	if ext := strings.ToLower(filepath.Ext(opts.Path)); ext == ".onnx" || ext == ".onnx_data" {
+		// Read as safetensors it was "header length 8387507251489933320 exceeds the limit (corrupt ...)".
+		return badInput("inspect reads checkpoints (a folder or .safetensors) and .gguf files, not ONNX: %s; `hift import --format onnx --in %s --out DIR` recovers the checkpoint to inspect", opts.Path, opts.Path)
+	}
 	if dir := configDir(opts.Path); dir != "" {
 		if err := checkModelFits(dir); err != nil {
 			return err

@@ -30,6 +30,9 @@ func TestOutputsNeverReplaceUserFiles(t *testing.T) {
 	copyFile(t, filepath.Join(fx.Dir, "inputs.safetensors"), inputs)
 	mine := filepath.Join(dir, "mine.gguf")
 	os.WriteFile(mine, []byte("precious"), 0o644)
+	onnxDir := filepath.Join(dir, "onnx")
+	os.MkdirAll(onnxDir, 0o755)
+	os.WriteFile(filepath.Join(onnxDir, "model.onnx"), []byte("an earlier export"), 0o644)
 	badTok := filepath.Join(dir, "tok.json")
 	os.WriteFile(badTok, []byte(`{"model": {"type": "BPE"`), 0o644)
 	before := treeSums(t, dir)
@@ -47,6 +50,8 @@ func TestOutputsNeverReplaceUserFiles(t *testing.T) {
 		{"export onto the model's weights", []string{"export", "--model", tiny, "--out", filepath.Join(tiny, "model.safetensors"), "--overwrite"}, 2, "input folder"},
 		{"export onto an existing file", []string{"export", "--model", tiny, "--out", mine}, 2, "already exists"},
 		{"export onto the model folder", []string{"export", "--model", tiny, "--out", tiny}, 2, "is a folder"},
+		{"onnx export onto an earlier one", []string{"export", "--format", "onnx", "--model", tiny, "--out", onnxDir}, 2, "already exists"},
+		{"inspect an ONNX file", []string{"inspect", filepath.Join(onnxDir, "model.onnx")}, 2, "not ONNX"},
 		{"import into a checkpoint", []string{"import", "--in", mine, "--out", tiny}, 2, "already holds a checkpoint"},
 		{"import into a file", []string{"import", "--in", mine, "--out", inputs}, 2, "is a file"},
 		{"init over a checkpoint", []string{"init", "--config", filepath.Join(tiny, "config.json"), "--out", model}, 2, "already holds a checkpoint"},
