@@ -1,15 +1,22 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/hift-go/hift/data"
+	"github.com/hift-go/hift/hift"
 )
 
 // labelNames splits --label-names ("neg,pos" → class 0 is neg, class 1 is pos).
@@ -134,4 +141,37 @@ func labelString(v any) string {
 		}
 	}
 	return fmt.Sprint(v)
+}
+
+// hashTokenizer is the tokenizer's identity for --resume (hift.HashFiles). With --pad-token, the pad_token
+// entries of tokenizer_config.json and special_tokens_map.json are left out and the pad token hashed instead,
+// so a checkpoint (whose files carry the pad token) matches the base model the run started from.
+func hashTokenizer(dir string, names []string, pad string) (string, error) {
+	if pad == "" {
+		return hift.HashFiles(dir, names)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "pad_token\x00%s\x00", pad)
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("tokenizer: %w", err)
+		}
+		if n == "tokenizer_config.json" || n == "special_tokens_map.json" {
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				return "", fmt.Errorf("tokenizer: %s: not a JSON object: %w", filepath.Join(dir, n), err)
+			}
+			delete(m, "pad_token")
+			if b, err = json.Marshal(m); err != nil { // sorted keys: formatting does not matter
+				return "", fmt.Errorf("tokenizer: %s: %w", filepath.Join(dir, n), err)
+			}
+		}
+		fmt.Fprintf(h, "%s\x00", n)
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

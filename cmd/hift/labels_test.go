@@ -106,6 +106,15 @@ func TestLabelsAndPadToken(t *testing.T) {
 	out, _ = train(named, "--label-names", "pos,neg")
 	wantLabels(out, "pos", "neg")
 
+	// A run with --pad-token resumes from its checkpoint (whose tokenizer_config.json carries the pad token) and
+	// keeps the labels and pad token.
+	out, _ = train(named, "--label-names", "pos,neg", "--save-every", "2")
+	code, _, log := runCLI(t, "train", "--resume", filepath.Join(out, "checkpoint-2"), "--steps", "3", "--output", out)
+	if code != 0 || !strings.Contains(log, "step 3/3") {
+		t.Fatalf("resume: exit %d\n%s", code, log)
+	}
+	wantLabels(out, "pos", "neg")
+
 	// Mistakes are usage errors that say what is wrong.
 	for _, c := range []struct {
 		args []string

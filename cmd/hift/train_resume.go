@@ -54,7 +54,7 @@ func (o *TrainOptions) runInfo(fl *pflag.FlagSet, modelDir string) (hift.RunInfo
 		if st, serr := os.Stat(tok); serr == nil && !st.IsDir() {
 			ri.Tokenizer, err = hift.HashFiles(filepath.Dir(tok), []string{filepath.Base(tok)})
 		} else {
-			ri.Tokenizer, err = hift.HashFiles(tok, tokenizerFiles)
+			ri.Tokenizer, err = hashTokenizer(tok, tokenizerFiles, o.DataFlags.PadToken) // labels.go
 		}
 		if err != nil {
 			return ri, fmt.Errorf("tokenizer: %w", err)
