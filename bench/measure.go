@@ -228,6 +228,9 @@ type MeasureOptions struct {
 	NoHeap bool
 	// Log receives one line per run (optional).
 	Log io.Writer
+	// Progress, when set, is called before each run with the runs done, their total and what runs next, and
+	// once at the end (hift bench memory --measured draws its bar with it).
+	Progress func(done, total int, next string)
 }
 
 // MeasuredRows trains m (random weights) with every optimizer and every precision × method the trainer has
@@ -243,12 +246,29 @@ func MeasuredRows(be backends.Backend, m *graph.Model, o MeasureOptions) ([]Row,
 		o.Precisions = []Precision{FP32}
 	}
 	var rows []Row
+	done, total := 0, 0
+	for range o.Optimizers {
+		for _, prec := range o.Precisions {
+			for _, method := range Methods() {
+				if Measurable(prec, method) {
+					total++
+				}
+			}
+		}
+	}
+	if o.Progress != nil {
+		defer func() { o.Progress(done, total, "") }()
+	}
 	for _, opt := range o.Optimizers {
 		for _, prec := range o.Precisions {
 			for _, method := range Methods() {
 				if !Measurable(prec, method) {
 					continue
 				}
+				if o.Progress != nil {
+					o.Progress(done, total, fmt.Sprintf("%s %s %s", opt, prec, method))
+				}
+				done++
 				start := time.Now()
 				res, err := Run(be, m, RunOptions{Optimizer: opt, Method: method, Precision: prec, Batch: o.Batch, Seq: o.Seq,
 					GroupSize: o.GroupSize, Seed: o.Seed, HeapSampling: heap, Warmup: heap})

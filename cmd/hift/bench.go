@@ -200,8 +200,9 @@ func runBenchMemory(o *BenchMemoryOptions) error {
 		if err := bench.CheckRunnable(be, a, d, o.Batch, o.Seq); err != nil {
 			return err
 		}
+		log, prog := measureProgress(o.f.stderr) // progress.go
 		rows, err := bench.MeasuredRows(be, m, bench.MeasureOptions{Batch: o.Batch, Seq: o.Seq, GroupSize: o.GroupSize,
-			Optimizers: o.optimizers, Precisions: o.precisions, Seed: 1, Log: o.f.stderr})
+			Optimizers: o.optimizers, Precisions: o.precisions, Seed: 1, Log: log, Progress: prog})
 		if err != nil {
 			return err
 		}

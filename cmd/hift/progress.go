@@ -66,3 +66,39 @@ func benchProgress(w io.Writer) func(method bench.Method, done, total int) {
 		}
 	}
 }
+
+// measureProgress draws hift bench memory --measured's bar over its runs on a terminal; the per-run lines
+// are written above it through the returned writer. Elsewhere the lines are the progress.
+func measureProgress(w io.Writer) (io.Writer, func(done, total int, next string)) {
+	tty, width := progress.Terminal(w)
+	if !tty {
+		return w, nil
+	}
+	var bar *progress.Bar
+	lw := &clearingWriter{w: w}
+	return lw, func(done, total int, next string) {
+		if bar == nil {
+			bar = progress.NewBar(w, true, width, total)
+			lw.bar = bar
+		}
+		if done >= total {
+			bar.Finish()
+			return
+		}
+		bar.Describe(fmt.Sprintf("run %d/%d: %s", done+1, total, next))
+		bar.Set(done)
+	}
+}
+
+// clearingWriter clears the bar before each write, so lines land above it; the next update redraws it.
+type clearingWriter struct {
+	w   io.Writer
+	bar *progress.Bar
+}
+
+func (c *clearingWriter) Write(p []byte) (int, error) {
+	if c.bar != nil {
+		c.bar.Clear()
+	}
+	return c.w.Write(p)
+}

@@ -101,12 +101,20 @@ func runPTY(t *testing.T, args ...string) (int, string) {
 	return code, screen.String()
 }
 
-// TestEvalAndBenchProgressTerminal: hift eval and hift bench speed draw their own bars on a terminal.
+// TestEvalAndBenchProgressTerminal: hift eval, hift bench memory --measured and hift bench speed draw their
+// own bars on a terminal.
 func TestEvalAndBenchProgressTerminal(t *testing.T) {
 	fx := repoPath("testdata", "fixtures", "llama_causal_lm")
 	code, out := runPTY(t, "eval", "--model", fx, "--data", fx+"/inputs.safetensors", "--batch-size", "1")
 	if code != 0 || !strings.Contains(out, "evaluating: batch 1/2") || !regexp.MustCompile(`\r +50% \|`).MatchString(out) {
 		t.Errorf("hift eval on a terminal: exit %d\n%q", code, out)
+	}
+	code, out = runPTY(t, "bench", "memory", "--model", fx, "--measured", "--optimizer", "sgd", "--precision", "fp32", "--batch-size", "1", "--seq-len", "8")
+	// Two runs (full fine-tuning, HiFT): a bar per run and the runs' lines above it.
+	for _, want := range []string{"run 1/2: sgd fp32 ", "run 2/2: sgd fp32 ", "\x1b[2K\rmeasured sgd "} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("hift bench memory --measured on a terminal lacks %q: exit %d\n%q", want, code, out)
+		}
 	}
 	code, out = runPTY(t, "bench", "speed", "--model", fx, "--batch-size", "1", "--seq-len", "8", "--steps", "2")
 	// Full fine-tuning: 1 compiling + 2 timed steps; HiFT: 5 groups' compiling steps + 2 timed.
