@@ -122,6 +122,17 @@ func (b *onnxBuilder) w(name string) string {
 	var tp *onnx.TensorProto
 	var err error
 	if e := tensors.ConstFlatData(t, func(flat []float32) {
+		// Never write a non-finite weight, nor one that f16 turns into ±Inf (|v| > 65504), as GGUF export.
+		for i, v := range flat {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				err = fmt.Errorf("weight %q: element %d is %v (non-finite weights are never written)", name, i, v)
+				return
+			}
+			if dt == onnx.Float16 && math.Abs(float64(v)) >= 65520 {
+				err = fmt.Errorf("weight %q: element %d = %g is out of float16's range (max 65504); export with --dtype f32 or bf16", name, i, v)
+				return
+			}
+		}
 		if dt == onnx.Float32 {
 			tp = onnx.Float32Tensor(name, dims, flat)
 		} else {

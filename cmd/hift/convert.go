@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +89,9 @@ func runConvert(o *ConvertOptions) error {
 				return fmt.Errorf("convert %s: tensor %q: %w", o.Model, t.Name, err)
 			}
 			if ts[i].Data, err = safetensors.EncodeFloat32(to, vals); err != nil {
+				return fmt.Errorf("convert %s: tensor %q: %w", o.Model, t.Name, err)
+			}
+			if err := checkNoOverflow(to, vals, ts[i].Data); err != nil {
 				return fmt.Errorf("convert %s: tensor %q: %w", o.Model, t.Name, err)
 			}
 			ts[i].DType = to
@@ -234,4 +238,19 @@ func baseNamesOf(paths []string) []string {
 		out[i] = filepath.Base(p)
 	}
 	return out
+}
+
+// checkNoOverflow refuses a conversion that turned a finite value into ±Inf: f16 tops out at 65504, so a weight
+// of 1e6 became Inf and the checkpoint was silently broken.
+func checkNoOverflow(to safetensors.DType, vals []float32, enc []byte) error {
+	back, err := safetensors.DecodeFloat32(to, enc)
+	if err != nil {
+		return err
+	}
+	for i, v := range back {
+		if math.IsInf(float64(v), 0) && !math.IsInf(float64(vals[i]), 0) {
+			return fmt.Errorf("element %d = %g is out of %s's range (it would be stored as %v); keep this checkpoint in f32 or bf16", i, vals[i], to, v)
+		}
+	}
+	return nil
 }

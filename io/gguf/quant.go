@@ -105,6 +105,10 @@ func Quantize(t uint32, vals []float32, rowLen int) ([]byte, error) {
 					bad.Do(func() { badErr = fmt.Errorf("row %d holds a non-finite value (%v)", r, v) })
 					return
 				}
+				if t == TypeF16 && math.Abs(float64(v)) >= 65520 { // rounds to ±Inf in F16 (max 65504)
+					bad.Do(func() { badErr = fmt.Errorf("row %d holds %g, out of F16's range (max 65504); use f32 or bf16", r, v) })
+					return
+				}
 			}
 			enc(x, out[r*rowBytes:(r+1)*rowBytes])
 		}
