@@ -48,6 +48,20 @@ func finiteData(what, name string, vals []float32) error {
 	return nil
 }
 
+// fitsDType refuses a weight that the checkpoint's dtype would store as ±Inf: F16 tops out at 65504 (BF16 has
+// float32's range), so training an F16 checkpoint past it would have saved +Inf.
+func fitsDType(dt safetensors.DType, name string, vals []float32) error {
+	if dt != safetensors.F16 {
+		return nil
+	}
+	for i, v := range vals {
+		if math.Abs(float64(v)) >= 65520 {
+			return fmt.Errorf("save: refusing to write weight %s: element %d = %g is out of the checkpoint's F16 range (max 65504); the last checkpoint is kept", name, i, v)
+		}
+	}
+	return nil
+}
+
 // saveModel writes the HF model files; it reports whether float32 masters must go into the state file (the
 // model is stored in a half dtype).
 func (t *Trainer) saveModel(dir string) (needMasters bool, err error) {
@@ -67,6 +81,9 @@ func (t *Trainer) saveModel(dir string) (needMasters bool, err error) {
 		}
 		vals := tensors.MustCopyFlatData[float32](w)
 		if err := finiteData("weight", name, vals); err != nil {
+			return false, err
+		}
+		if err := fitsDType(dt, name, vals); err != nil {
 			return false, err
 		}
 		data, err := safetensors.EncodeFloat32(dt, vals)
