@@ -292,6 +292,10 @@ func (c *Chart) panelPlot(p Panel, first, last bool) (*plot.Plot, error) {
 	// One step axis for every panel, and headroom above the data for the legend.
 	pl.X.Min, pl.X.Max = c.XMin, c.XMax
 	pl.Y.Min, pl.Y.Max = yRange(p, pl.Y.Min, pl.Y.Max)
+	if p.LogY && pl.Y.Max < 100*pl.Y.Min {
+		// Less than two decades: powers of ten alone would label at most one tick.
+		pl.Y.Tick.Marker = plot.DefaultTicks{}
+	}
 	if head := 0.25 * (pl.Y.Max - pl.Y.Min); !p.LogY && head > 0 && !math.IsInf(pl.Y.Max+head, 0) {
 		pl.Y.Max += head
 	}
@@ -322,7 +326,15 @@ func yRange(p Panel, lo, hi float64) (float64, float64) {
 	// gonum's ticks loop forever over a span that overflows (±1e308): such values are clipped to a drawable range.
 	lo, hi = math.Max(lo, -math.MaxFloat64/8), math.Min(hi, math.MaxFloat64/8)
 	if hi-lo <= 1e-9*math.Max(math.Abs(lo), math.Abs(hi)) {
-		pad := math.Max(0.1*math.Abs(hi), 1)
+		if lo >= 0 && hi > 0 {
+			// A constant non-negative series (a constant learning rate): drawn from 0, so its value reads off
+			// the axis instead of sitting in a ±1 band around it.
+			return 0, 1.25 * hi
+		}
+		pad := 0.1 * math.Abs(hi)
+		if pad == 0 {
+			pad = 1
+		}
 		return lo - pad, hi + pad
 	}
 	return lo, hi
