@@ -290,7 +290,7 @@ func (r Row) String(name string) (string, error) {
 	case []byte:
 		return string(x), nil
 	}
-	return "", fmt.Errorf("column %q is %T, want a string", name, v)
+	return "", fmt.Errorf("column %q is %s, want a string", name, kindOf(v))
 }
 
 // Strings reads a list-of-strings column (e.g. words for token classification).
@@ -306,7 +306,7 @@ func (r Row) Strings(name string) ([]string, error) {
 				return nil, fmt.Errorf("column %q: %q is not a list", name, s)
 			}
 		} else {
-			return nil, fmt.Errorf("column %q is %T, want a list", name, v)
+			return nil, fmt.Errorf("column %q is %s, want a list", name, kindOf(v))
 		}
 	}
 	out := make([]string, len(list))
@@ -314,6 +314,9 @@ func (r Row) Strings(name string) ([]string, error) {
 		switch x := e.(type) {
 		case string:
 			out[i] = x
+		case nil, []any, map[string]any:
+			// fmt.Sprint would have tokenized a null as the text "<nil>" and a list as "[a b]".
+			return nil, fmt.Errorf("column %q: element %d is %s, want a string", name, i, kindOf(x))
 		default:
 			out[i] = fmt.Sprint(x)
 		}
@@ -350,7 +353,27 @@ func (r Row) Number(name string) (float64, error) {
 		}
 		return f, nil
 	}
-	return 0, fmt.Errorf("column %q is %T, want a number", name, v)
+	return 0, fmt.Errorf("column %q is %s, want a number", name, kindOf(v))
+}
+
+// kindOf names a decoded value's type as the data file spells it (null, a list, ...), not as Go does (<nil>,
+// []interface {}).
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	case string, []byte:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int, int32, int64, float32, float64:
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 func (r Row) columns() []string {
