@@ -21,6 +21,9 @@ targets=(
   "./data/tokenizer FuzzSentencePieceText" # any text through the LLaMA-2 tokenizer.model (round trip)
   "./data/tokenizer FuzzChatTemplate"  # chat templates (Jinja)
   "./data FuzzRows"                    # JSONL / CSV / TSV rows through formatting
+  "./io/onnx FuzzParse"                # ONNX ModelProto (hift import --format onnx)
+  "./io/torchbin FuzzStateDict"        # pytorch_model.bin (zip + restricted pickle)
+  "./kernels/sgemm FuzzRun"            # GEMM shapes and strides against a float64 reference
 )
 failed=0
 for t in "${targets[@]}"; do
