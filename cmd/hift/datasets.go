@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -142,6 +143,13 @@ func (d *DataFlags) load(path, modelDir string, m *graph.Model, log func(format 
 func (d *DataFlags) validate() error {
 	if d.SeqLen < 2 {
 		return fmt.Errorf("--seq-len must be >= 2, got %d", d.SeqLen)
+	}
+	if d.Format != "" {
+		// Checked here, as a usage error naming the choices, not once per file after the model has loaded.
+		d.Format = strings.ToLower(d.Format)
+		if msg := checkEnum("data-format", d.Format, data.FormatJSONL, data.FormatJSON, data.FormatCSV, data.FormatTSV, data.FormatParquet, data.FormatText); msg != "" {
+			return errors.New(msg)
+		}
 	}
 	return nil
 }
