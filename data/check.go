@@ -47,6 +47,25 @@ func CheckTokenIDs(ds *TensorDataset, vocab int, skipBad bool) (*TensorDataset, 
 	return selectRows(ds, keep), skipped, nil
 }
 
+// CheckLabelIDs checks token-level integer labels (labels shaped as input_ids: causal LM targets) against
+// limit: each must be -100 (ignored) or in [0, limit). Out of range, the loss silently counted a target no
+// logit has (transformers raises "Target 999 is out of bounds").
+func CheckLabelIDs(ds *TensorDataset, limit int) error {
+	labels, ok := ds.Columns["labels"]
+	ids, okIDs := ds.Columns["input_ids"]
+	if !ok || !okIDs || labels.Ints == nil || limit <= 0 || len(labels.Shape) != len(ids.Shape) {
+		return nil
+	}
+	rs := labels.rowSize()
+	for i, v := range labels.Ints {
+		if v != -100 && (v < 0 || v >= int64(limit)) {
+			return fmt.Errorf("data %s: example %d: labels[%d] = %d is outside the model's vocabulary [0, %d) (and not -100, the ignored label)",
+				ds.Path, i/rs, i%rs, v, limit)
+		}
+	}
+	return nil
+}
+
 // selectRows copies the given rows of every column into a new dataset.
 func selectRows(ds *TensorDataset, rows []int) *TensorDataset {
 	out := &TensorDataset{Path: ds.Path, N: len(rows), Columns: map[string]Column{}}

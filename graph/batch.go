@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/hift-go/hift/io/safetensors"
 )
@@ -59,6 +60,9 @@ func BatchFromCheckpoint(ck *safetensors.Checkpoint, path string) (map[string]*t
 	if len(idDims) < 2 || len(idDims) > 3 {
 		return nil, fmt.Errorf("batch %s: input_ids has shape %v, want [B, T] (or [B, C, T] for multiple choice)", path, idDims)
 	}
+	if slices.Contains(idDims, 0) { // the graph would fail with "integer divide by zero"
+		return nil, fmt.Errorf("batch %s: input_ids has shape %v: the batch is empty", path, idDims)
+	}
 	for _, n := range []string{"attention_mask", "token_type_ids"} {
 		if t, ok := out[n]; ok && !slices.Equal(t.Shape().Dimensions, idDims) {
 			return nil, fmt.Errorf("batch %s: %s has shape %v, input_ids %v", path, n, t.Shape().Dimensions, idDims)
@@ -71,6 +75,10 @@ func BatchFromCheckpoint(ck *safetensors.Checkpoint, path string) (map[string]*t
 	}
 	if t, ok := out["labels"]; ok && (t.Rank() == 0 || t.Shape().Dimensions[0] != idDims[0]) {
 		return nil, fmt.Errorf("batch %s: labels has shape %v, batch size is %d", path, t.Shape().Dimensions, idDims[0])
+	}
+	if t, ok := out["labels"]; ok && t.DType() != dtypes.Float32 && t.Rank() == len(idDims) && !slices.Equal(t.Shape().Dimensions, idDims) {
+		// Token-level labels (causal LM, token classification) go with every id.
+		return nil, fmt.Errorf("batch %s: labels has shape %v, input_ids %v", path, t.Shape().Dimensions, idDims)
 	}
 	return out, nil
 }

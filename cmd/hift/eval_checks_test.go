@@ -36,6 +36,7 @@ func TestEvalChecksData(t *testing.T) {
 		{"unknown --data-format", []string{"--data", repoPath("examples", "data", "opticks-books.jsonl"), "--data-format", "jsnl"}, 2, `did you mean "jsonl"`},
 		{"no labels", []string{"--data", write("nolabels.safetensors", i64("input_ids", []int{2, 2}, 1, 2, 3, 4))}, 1, "no labels"},
 		{"float ids", []string{"--data", write("float.safetensors", safetensors.Tensor{Name: "input_ids", DType: safetensors.F32, Shape: []int{2, 2}, Data: f32})}, 1, "integer type"},
+		{"labels outside the vocabulary", []string{"--data", write("labels.safetensors", i64("input_ids", []int{2, 2}, 1, 2, 3, 4), i64("labels", []int{2, 2}, 1, 2, 999, 4))}, 1, "labels[0] = 999"},
 		{"ids outside the vocabulary", []string{"--data", write("vocab.safetensors", i64("input_ids", []int{2, 2}, 1, 99999, 3, 4), i64("labels", []int{2, 2}, 1, 2, 3, 4))}, 1, "outside the model's vocabulary"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
 	"github.com/hift-go/hift/graph"
 	"github.com/hift-go/hift/io/safetensors"
 	"github.com/spf13/cobra"
@@ -69,6 +72,9 @@ func runForward(opts *ForwardOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkBatchIDs(m, batch, opts.Inputs); err != nil {
+		return err
+	}
 	if opts.Grads {
 		if _, ok := batch["labels"]; !ok {
 			if _, ok := batch["start_positions"]; !ok {
@@ -92,5 +98,38 @@ func runForward(opts *ForwardOptions) error {
 		return err
 	}
 	fmt.Fprintf(opts.f.stderr, "wrote %d tensors to %s\n", len(recs), opts.Out)
+	return nil
+}
+
+// checkBatchIDs refuses input_ids outside the model's vocabulary and, for a causal LM, token labels that are
+// neither -100 nor a vocabulary id: the graph's gather would read a clamped row and print logits and a loss
+// with exit 0 (transformers raises an index error).
+func checkBatchIDs(m *graph.Model, batch map[string]*tensors.Tensor, path string) error {
+	vocab, ok := m.Config.IntField("vocab_size")
+	if !ok || vocab <= 0 {
+		return nil
+	}
+	check := func(name string, ignore bool) error {
+		t, ok := batch[name]
+		if !ok || t.DType() != dtypes.Int64 {
+			return nil
+		}
+		var err error
+		tensors.MustConstFlatData(t, func(flat []int64) {
+			for i, v := range flat {
+				if (v < 0 || v >= int64(vocab)) && !(ignore && v == -100) {
+					err = fmt.Errorf("batch %s: %s element %d = %d is outside the model's vocabulary [0, %d) (%s)", path, name, i, v, vocab, m.Config.Path)
+					return
+				}
+			}
+		})
+		return err
+	}
+	if err := check("input_ids", false); err != nil {
+		return err
+	}
+	if m.Task == graph.TaskCausalLM {
+		return check("labels", true)
+	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/hift-go/hift/data"
 	"github.com/hift-go/hift/graph"
 )
@@ -35,6 +37,11 @@ func (o *TrainOptions) checkDataset(cfg *graph.Config, ds *data.TensorDataset, l
 		}
 	}
 	vocab, _ := cfg.IntField("vocab_size")
+	if c := cfg.Class(); strings.HasSuffix(c, "ForCausalLM") || strings.HasSuffix(c, "LMHeadModel") {
+		if err := data.CheckLabelIDs(ds, vocab); err != nil {
+			return nil, err
+		}
+	}
 	checked, skipped, err := data.CheckTokenIDs(ds, vocab, o.DataFlags.SkipBadRows)
 	if err != nil {
 		return nil, err
