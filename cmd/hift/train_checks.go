@@ -37,14 +37,15 @@ func (o *TrainOptions) checkDataset(cfg *graph.Config, ds *data.TensorDataset, l
 		}
 	}
 	vocab, _ := cfg.IntField("vocab_size")
-	if c := cfg.Class(); strings.HasSuffix(c, "ForCausalLM") || strings.HasSuffix(c, "LMHeadModel") {
-		if err := data.CheckLabelIDs(ds, vocab); err != nil {
-			return nil, err
-		}
-	}
 	checked, skipped, err := data.CheckTokenIDs(ds, vocab, o.DataFlags.SkipBadRows)
 	if err != nil {
 		return nil, err
+	}
+	if c := cfg.Class(); strings.HasSuffix(c, "ForCausalLM") || strings.HasSuffix(c, "LMHeadModel") {
+		// After the id check: rows --skip-bad-rows dropped take their labels with them.
+		if err := data.CheckLabelIDs(checked, vocab); err != nil {
+			return nil, err
+		}
 	}
 	if skipped > 0 {
 		logf("%s: skipped %d example(s) with token ids outside the vocabulary of %d (--skip-bad-rows)\n", ds.Path, skipped, vocab)
