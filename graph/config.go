@@ -264,9 +264,6 @@ func (c *Config) Sizes() Sizes {
 	return s
 }
 
-// maxLayers bounds num_hidden_layers: the deepest published transformers (DeepNet) have about a thousand.
-const maxLayers = 10000
-
 // CheckSizes refuses dimensions that are negative, inconsistent (hidden size not a multiple of the heads, heads
 // not a multiple of the key/value heads) or beyond any real model, naming the config file and the keys. It
 // reads numbers only, so it answers at once for any config.
@@ -282,10 +279,6 @@ func (c *Config) CheckSizes() error {
 		}
 	}
 	s := c.Sizes()
-	if n, key := c.firstInt("num_hidden_layers", "n_layer", "num_layers"); n > maxLayers {
-		// Every command builds one unit per layer: 2e9 layers made `hift plan` run for hours.
-		problems = append(problems, fmt.Sprintf("%s is %d, beyond any model (at most %d)", key, n, maxLayers))
-	}
 	if s.Heads > 0 && s.Hidden > 0 && s.HeadDim == 0 && s.Hidden%s.Heads != 0 {
 		problems = append(problems, fmt.Sprintf("the hidden size %d is not divisible by the %d attention heads", s.Hidden, s.Heads))
 	}

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/hift-go/hift/bench"
+	"github.com/hift-go/hift/graph"
 	"github.com/spf13/cobra"
 )
 
@@ -153,7 +154,16 @@ func parseSize(s string) (int64, error) {
 	return int64(v * float64(int64(1)<<sh)), nil
 }
 
+// maxPlanLayers bounds the depth plan models unit by unit (its cost grows faster than linearly with the layers:
+// 2e9 layers ran for hours); the deepest published transformers (DeepNet) have about a thousand.
+const maxPlanLayers = 10000
+
 func runPlan(o *PlanOptions) error {
+	if cfg, err := graph.LoadConfig(o.Model); err == nil { // a checkpoint folder or config.json (not a built-in name)
+		if n := cfg.Sizes().Layers; n > maxPlanLayers {
+			return fmt.Errorf("config: %s: %d layers is beyond any model plan can lay out (at most %d); check num_hidden_layers", cfg.Path, n, maxPlanLayers)
+		}
+	}
 	m, err := bench.LoadModel(o.Model)
 	if err != nil {
 		return err
