@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/gomlx/gomlx/backends"
@@ -41,7 +42,18 @@ type factory struct {
 
 // Backend starts the compute backend chosen by --backend / $HIFT_BACKEND / $GOMLX_BACKEND on first use.
 func (f *factory) Backend() (backends.Backend, error) {
-	f.backendOnce.Do(func() { f.backend, f.backendErr = graph.NewBackend(f.backendFlag) })
+	f.backendOnce.Do(func() {
+		f.backend, f.backendErr = graph.NewBackend(f.backendFlag)
+		// A backend name hift does not know, or a SimpleGo option it does not have (SimpleGo fails for no other
+		// reason), is a bad --backend (or HIFT_BACKEND) value: a usage error, exit 2.
+		switch name, _, _ := strings.Cut(graph.ResolveBackendConfig(f.backendFlag), ":"); name {
+		case "xla", "stablehlo", "hlo", "shlo":
+		default:
+			if f.backendErr != nil {
+				f.backendErr = usageError{f.backendErr}
+			}
+		}
+	})
 	return f.backend, f.backendErr
 }
 
