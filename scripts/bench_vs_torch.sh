@@ -39,6 +39,11 @@ case $flags in
 *) coretype= ;;
 esac
 
+# Debian's torch calls whatever libblas.so.3 the alternatives system points at: the reference BLAS (libblas3)
+# is 20-30x slower than OpenBLAS (apt-get install -y libopenblas0-pthread), which OPENBLAS_CORETYPE assumes.
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown)
+[[ $blas == *openblas* ]] || echo "bench_vs_torch: WARNING: torch's BLAS is $blas, not OpenBLAS: apt-get install -y libopenblas0-pthread" >&2
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 hift=${HIFT:-$tmp/hift}
@@ -81,10 +86,10 @@ for r in $(seq 1 "$rounds"); do
 	if ((before)); then run_hift "hift before (HIFT_FAST_CPU=0)" HIFT_FAST_CPU=0; fi
 done
 
-"$py" - "$raw" "$rounds" "$steps" "$coretype" "$(nproc)" <<'PY' | tee "$out/llama-small-vs-torch.md"
+"$py" - "$raw" "$rounds" "$steps" "$coretype" "$(nproc)" "$blas" <<'PY' | tee "$out/llama-small-vs-torch.md"
 import json, statistics, sys, platform, subprocess
 rows = [json.loads(l) for l in open(sys.argv[1])]
-rounds, steps, coretype, nproc = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+rounds, steps, coretype, nproc, blas = sys.argv[2:7]
 cfgs = list(dict.fromkeys(r["config"] for r in rows))
 stat = {}
 for c in cfgs:
@@ -96,7 +101,7 @@ cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.start
 print(f"# hift vs PyTorch: LLaMA 4 × 256 (llama-small), batch 4 × 128, AdamW, fp32\n")
 print(f"{cpu}, {nproc} cores; {rounds} interleaved rounds; hift: `hift bench speed --steps {steps}` (SimpleGo + hift's "
       f"kernels); torch: ../shared/bench/torch_llama_step.py --threads {nproc}; configured = "
-      f"OPENBLAS_CORETYPE={coretype} OMP_WAIT_POLICY=PASSIVE. Seconds per optimizer step, min / median / max over the "
+      f"OPENBLAS_CORETYPE={coretype} OMP_WAIT_POLICY=PASSIVE; torch's BLAS: {blas}. Seconds per optimizer step, min / median / max over the "
       f"rounds (HiFT: mean over whole cycles of units, m=1).\n")
 print("| configuration | full s/step | HiFT s/step |")
 print("| --- | --- | --- |")
