@@ -180,7 +180,7 @@ func TestBadInput(t *testing.T) {
 		{"weights of another model", []string{"forward", "--model", wrong, "--inputs", in, "--out", out}, exitError, []string{"missing (1): lm_head.weight", "unexpected (1): score.weight"}},
 		{"inputs are weights", []string{"forward", "--model", fx.Dir, "--inputs", fx.Path("model.safetensors"), "--out", out}, exitError, []string{"unexpected tensor", "lm_head.weight"}},
 		{"grads without labels", []string{"forward", "--model", fx.Dir, "--inputs", writeIDsOnly(t, dir, in), "--out", out, "--grads"}, exitBadInput, []string{"no labels"}},
-		{"bad backend", []string{"version", "--backend", "tpu"}, exitError, []string{"unknown backend"}},
+		{"bad backend", []string{"version", "--backend", "tpu"}, exitBadInput, []string{"unknown backend"}}, // a usage error: exit 2
 		{"xla plugin missing", []string{"version", "--backend", "xla:/nonexistent/pjrt.so"}, exitError, []string{"/nonexistent/pjrt.so"}},
 		{"xla relative plugin", []string{"version", "--backend", "xla:cuda"}, exitError, []string{"absolute path"}},
 		{"inspect corrupt", []string{"inspect", corrupt}, exitError, []string{"model.safetensors"}},
