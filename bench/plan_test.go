@@ -209,10 +209,14 @@ func TestPlanMatchesMeasuredHeap(t *testing.T) {
 	if len(rows) != len(a.Groups)+1 {
 		t.Fatalf("%d rows", len(rows))
 	}
+	// The planner plans a model's tensors; on SimpleGo the step also holds the CPU kernels' scratch (sgemm's
+	// pooled packing buffers, up to 2× a block of A or B per worker), a fixed allowance that dominates
+	// only at this fixture size (measured ~0.3–0.5 MiB on the lm_head group with HIFT_FAST_CPU unset vs 0).
+	const cpuKernelWorkspace = 0.75 * MiB
 	for _, r := range rows {
-		rel := float64(r.Planned-r.Measured) / float64(r.Measured)
-		t.Logf("%s %-20s planned %.3f MiB (replay %.3f), measured %.3f MiB: %+.0f%%", r.Method, r.Label,
-			float64(r.Planned)/MiB, float64(r.PlannedReplay)/MiB, float64(r.Measured)/MiB, 100*rel)
+		rel := (float64(r.Planned) + cpuKernelWorkspace - float64(r.Measured)) / float64(r.Measured)
+		t.Logf("%s %-20s planned %.3f MiB (replay %.3f) + %.2f MiB kernel scratch, measured %.3f MiB: %+.0f%%", r.Method, r.Label,
+			float64(r.Planned)/MiB, float64(r.PlannedReplay)/MiB, cpuKernelWorkspace/MiB, float64(r.Measured)/MiB, 100*rel)
 		if math.Abs(rel) > 0.5 {
 			t.Errorf("%s %s: planned %d B, measured %d B", r.Method, r.Label, r.Planned, r.Measured)
 		}

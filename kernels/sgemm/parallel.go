@@ -46,8 +46,20 @@ func (g *Gemm) getBuf(n int) *[]float32 {
 		*v = (*v)[:n]
 		return v
 	}
-	s := make([]float32, n, max(n, blockM*blockK, blockN*blockK))
+	// Rounded up to a power of two (at most 2× the need), not to a full cache block: a small model's products
+	// then keep small pooled buffers (a fixed 512 KiB per buffer was most of a tiny model's step memory), and the
+	// varying A-chunk sizes of one problem still reuse each other's buffers.
+	s := make([]float32, n, nextPow2(n))
 	return &s
+}
+
+// nextPow2 is the smallest power of two >= n (n >= 1).
+func nextPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
 }
 
 func (g *Gemm) putBuf(b *[]float32) { g.bufs.Put(b) }
