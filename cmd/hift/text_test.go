@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -194,6 +195,18 @@ func TestTokenizeAndGenerate(t *testing.T) {
 	want := "[81,117,263,121,380,46,410,111,442,482,100,446,259,292,462,341,366,259,456,316,63]\n[]\n"
 	if out.String() != want {
 		t.Errorf("tokenize:\n%s\nwant\n%s", out.String(), want)
+	}
+	// Malformed stdin is bad data (exit 1, as a bad data file), named by its line, never a usage error.
+	for _, bad := range []struct {
+		decode bool
+		in     string
+	}{{false, "\"ok\"\nnotjson\n"}, {true, "[1,2]\n[1,\"x\"]\n"}} {
+		opts := &TokenizeOptions{f: f, Tokenizer: tok, Decode: bad.decode, in: strings.NewReader(bad.in)}
+		err := runTokenize(opts)
+		var ue usageError
+		if err == nil || !strings.Contains(err.Error(), "stdin line 2") || errors.As(err, &ue) {
+			t.Errorf("tokenize (decode %v) of %q: want a data error (exit 1) naming stdin line 2, got %v", bad.decode, bad.in, err)
+		}
 	}
 	lm := tinyModel(t, "LlamaForCausalLM", "")
 	code, stdout, stderr := runCLI(t, "generate", "--model", lm, "--prompt", "Of the Light", "--max-new-tokens", "6")

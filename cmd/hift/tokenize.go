@@ -70,7 +70,7 @@ func runTokenize(opts *TokenizeOptions) error {
 		if opts.Decode {
 			var ids []int
 			if err := json.Unmarshal(sc.Bytes(), &ids); err != nil {
-				return badInput("stdin line %d: not a JSON array of ids: %v", line, err)
+				return fmt.Errorf("stdin line %d: not a JSON array of ids: %w", line, err) // bad data, like a bad data file: exit 1
 			}
 			s, err := tok.Decode(ids, !opts.AddSpecial)
 			if err != nil {
@@ -82,7 +82,7 @@ func runTokenize(opts *TokenizeOptions) error {
 		}
 		var s string
 		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
-			return badInput("stdin line %d: not a JSON string: %v", line, err)
+			return fmt.Errorf("stdin line %d: not a JSON string: %w", line, err) // bad data, like a bad data file: exit 1
 		}
 		ids, err := tok.Encode(s, opts.AddSpecial)
 		if err != nil {
