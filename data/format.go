@@ -147,6 +147,10 @@ func BuildDataset(rows RowReader, tok Tokenizer, o FormatOptions) (*TensorDatase
 		}
 	}
 	b.flushPacked(&st, true)
+	if b.o.Task == TaskCausalLM && b.o.PromptField == "" && b.o.MessagesField == "" && st.Rows > st.Skipped && b.textRows == 0 {
+		// Only special tokens would be trained on (HF's group_texts yields no examples here).
+		return nil, st, fmt.Errorf("data %s: every row's %q is empty (%d rows read, %d skipped): no text to train on", rows.Path(), b.o.TextField, st.Rows, st.Skipped)
+	}
 	if b.n == 0 {
 		return nil, st, fmt.Errorf("data %s: no examples (%d rows read, %d skipped)", rows.Path(), st.Rows, st.Skipped)
 	}
@@ -188,6 +192,7 @@ type builder struct {
 	labelPerExample, choiceDims bool
 	choices                     int
 	stream                      []int // causal LM packing buffer
+	textRows                    int   // causal LM rows whose text is not empty
 	spill                       *spiller
 }
 
@@ -203,6 +208,9 @@ func (b *builder) add(row Row, st *Stats) error {
 		text, err := row.String(b.o.TextField)
 		if err != nil {
 			return err
+		}
+		if text != "" {
+			b.textRows++
 		}
 		ids, err := b.tok.Encode(text, true)
 		if err != nil {

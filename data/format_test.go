@@ -363,3 +363,17 @@ func TestSeqClsNumericLabelsFromCSV(t *testing.T) {
 		}
 	}
 }
+
+// TestCausalLMAllEmptyText: a text dataset whose every row is empty is an error (it would train on special
+// tokens only; HF's group_texts yields no examples), while one non-empty row among empty ones is fine.
+func TestCausalLMAllEmptyText(t *testing.T) {
+	p := writeFile(t, "e.jsonl", `{"text":""}`+"\n"+`{"text":""}`+"\n")
+	_, _, err := build(t, p, FormatOptions{Task: TaskCausalLM, SeqLen: 4})
+	if err == nil || !strings.Contains(err.Error(), "e.jsonl") || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("all-empty text: %v", err)
+	}
+	p = writeFile(t, "m.jsonl", `{"text":""}`+"\n"+`{"text":"ab"}`+"\n")
+	if ds, _, err := build(t, p, FormatOptions{Task: TaskCausalLM, SeqLen: 4}); err != nil || ds.N == 0 {
+		t.Errorf("one non-empty row: %v", err)
+	}
+}
