@@ -190,6 +190,10 @@ func TestConcurrentRunsAndInterrupt(t *testing.T) {
 	if len(cks) != 1 || checkpointComplete(cks[0]) != nil {
 		t.Fatalf("after SIGINT: checkpoints %v", cks)
 	}
+	// The interrupted run's checkpoint can be rerun from: hift train --config CHECKPOINT/hift_config.yaml.
+	if _, err := os.Stat(filepath.Join(cks[0], RunConfigFile)); err != nil {
+		t.Errorf("interrupted run's checkpoint lacks %s: %v", RunConfigFile, err)
+	}
 	for f := range before {
 		if strings.HasPrefix(f, "checkpoint-") || f == "metrics.jsonl" {
 			continue

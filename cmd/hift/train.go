@@ -505,6 +505,14 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	prog.Done()
 	if errors.Is(err, hift.ErrInterrupted) {
 		fmt.Fprintf(log, "\ninterrupted: checkpoint saved at step %d in %s\n", tr.Step(), orNone(opts.Run.Output))
+		// The interrupted run's checkpoints get hift_config.yaml (and the chart so far) too, still inside the lock.
+		reportsStopped = true
+		if serr := stopReports(); serr != nil {
+			fmt.Fprintf(log, "warning: %v\n", serr)
+		}
+		if ferr := opts.reports.finish(); ferr != nil {
+			fmt.Fprintf(log, "warning: %v\n", ferr)
+		}
 		return errInterrupted
 	}
 	if err != nil {
