@@ -24,13 +24,17 @@ type ImportOptions struct {
 func newImportCmd(f *factory, runF func(*ImportOptions) error) *cobra.Command {
 	opts := &ImportOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "import --format gguf --in FILE --out DIR",
-		Short: "Import a model from another format into an HF checkpoint folder (GGUF from llama.cpp)",
+		Use:   "import --format gguf|onnx --in FILE --out DIR",
+		Short: "Import a model from another format into an HF checkpoint folder (GGUF from llama.cpp, ONNX)",
 		Long: `import converts a GGUF file (llama, qwen2, ...: every architecture hift exports) into config.json,
 model.safetensors (float32, HF names, q/k rows back in HF's layout; Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/Q4_K/Q5_K/Q6_K
 tensors dequantized, so a quantized model can be fine-tuned again) and, for GPT-2-style byte-level BPE
-vocabularies, tokenizer.json and tokenizer_config.json. A tensor hift cannot place is an error, never dropped.`,
-		Example: `  hift import --format gguf --in tiny.gguf --out /tmp/tiny-hf`,
+vocabularies, tokenizer.json and tokenizer_config.json. --format onnx recovers the HF checkpoint from a
+model.onnx whose initializers carry HF names (hift's own exports, optimum's exports of the same
+architectures; the config comes from the file's metadata or a config.json beside it). A tensor hift cannot
+place is an error, never dropped.`,
+		Example: `  hift import --format gguf --in tiny.gguf --out /tmp/tiny-hf
+  hift import --format onnx --in /tmp/tiny-onnx/model.onnx --out /tmp/tiny-from-onnx`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.In == "" || opts.Out == "" {
