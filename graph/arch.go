@@ -165,6 +165,10 @@ type Model struct {
 	// LoRA is set on a model derived by WithLoRA: Params are the adapters (and the task head), the base
 	// weights are frozen Buffers.
 	LoRA *LoRAConfig
+	// ggufEmbeddings and ggufPooling are set by GGUFExportEmbeddings: an encoder written as llama.cpp's
+	// embedding model, its head dropped.
+	ggufEmbeddings bool
+	ggufPooling    int
 }
 
 // ignoreKeys compiles the IgnoreKeys patterns of an architecture file; each is anchored at both ends.

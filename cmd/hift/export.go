@@ -25,6 +25,10 @@ type ExportOptions struct {
 	Adapter string
 	// Overwrite lets export replace an existing output file (never an input).
 	Overwrite bool
+	// EmbeddingsOnly writes a BERT/RoBERTa encoder as llama.cpp's bert embedding model (its head dropped);
+	// Pooling is its pooling_type (none, mean, cls).
+	EmbeddingsOnly bool
+	Pooling        string
 }
 
 func newExportCmd(f *factory, runF func(*ExportOptions) error) *cobra.Command {
@@ -38,10 +42,13 @@ type; the block quantizations (q8_0, q4_0, q4_1, q5_0, q5_1, q6_k) and llama-qua
 q4_k_m, q5_k_s, q5_k_m) are computed in pure Go, bit for bit as llama-quantize writes them without an
 importance matrix (1-D tensors stay f32, output and "more bits" layers get more bits, K-quants fall back to
 Q5_0/Q5_1/Q8_0 when a row is not a multiple of 256). Tensors are quantized in parallel and streamed to the
-file one at a time.`,
+file one at a time. A BERT or RoBERTa checkpoint is written as llama.cpp's bert embedding model only with
+--embeddings-only: its task head is dropped, and llama.cpp computes the encoder's embeddings, pooled as
+--pooling says.`,
 		Example: `  hift export --model examples/tiny-llama --format gguf --out tiny.gguf
   hift export --model out/checkpoint --format gguf --dtype q4_k_m --out model-q4_k_m.gguf
-  hift export --model base --adapter out/lora-run --format gguf --out lora.gguf   # llama.cpp --lora`,
+  hift export --model base --adapter out/lora-run --format gguf --out lora.gguf   # llama.cpp --lora
+  hift export --model bert-run --format gguf --embeddings-only --pooling cls --out embed.gguf`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Model == "" || opts.Out == "" {
@@ -70,6 +77,8 @@ file one at a time.`,
 	cmd.Flags().StringVar(&opts.Out, "out", "", "file to write")
 	cmd.Flags().StringVar(&opts.Adapter, "adapter", "", "with --format gguf: write this PEFT LoRA folder as a llama.cpp adapter for the base model --model")
 	cmd.Flags().StringVar(&opts.DType, "dtype", "f32", "tensor type or llama.cpp mix: "+strings.Join(gguf.MixNames(), ", "))
+	cmd.Flags().BoolVar(&opts.EmbeddingsOnly, "embeddings-only", false, "with --format gguf: write a BERT/RoBERTa encoder as llama.cpp's bert embedding model, dropping its task head")
+	cmd.Flags().StringVar(&opts.Pooling, "pooling", "mean", "with --embeddings-only: llama.cpp's pooling of the token embeddings: none, mean or cls")
 	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing --out file (onnx: --out/model.onnx), never one of the inputs")
 	addONNXExportFlags(cmd, &opts.ONNX)
 	return cmd
@@ -116,7 +125,18 @@ func runExport(opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	kvs, ts, err := graph.GGUFExport(m, w, mix, filepath.Base(filepath.Clean(opts.Model)))
+	name := filepath.Base(filepath.Clean(opts.Model))
+	var kvs []gguf.KV
+	var ts []gguf.Tensor
+	if opts.EmbeddingsOnly {
+		pooling, ok := map[string]int{"none": graph.GGUFPoolingNone, "mean": graph.GGUFPoolingMean, "cls": graph.GGUFPoolingCLS}[opts.Pooling]
+		if !ok {
+			return badInput("--pooling must be none, mean or cls (got %q)", opts.Pooling)
+		}
+		kvs, ts, err = graph.GGUFExportEmbeddings(m, w, mix, name, pooling)
+	} else {
+		kvs, ts, err = graph.GGUFExport(m, w, mix, name)
+	}
 	if err != nil {
 		return err
 	}
