@@ -34,8 +34,8 @@ type ExportOptions struct {
 func newExportCmd(f *factory, runF func(*ExportOptions) error) *cobra.Command {
 	opts := &ExportOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "export --model DIR --format gguf --out FILE [--dtype f32|f16|bf16|q8_0|q4_0|q4_k_m|q5_k_m|q6_k|...]",
-		Short: "Export a checkpoint to another format (GGUF for llama.cpp)",
+		Use:   "export --model DIR --format gguf|onnx --out FILE|DIR [--dtype f32|f16|bf16|q8_0|q4_0|q4_k_m|q5_k_m|q6_k|...]",
+		Short: "Export a checkpoint to another format (GGUF for llama.cpp, ONNX for onnxruntime)",
 		Long: `export converts the HF checkpoint in DIR. --format gguf writes a GGUF v3 file that llama.cpp loads,
 with the checkpoint's tokenizer. --dtype picks the tensor types: f32, f16 and bf16 store every matrix in that
 type; the block quantizations (q8_0, q4_0, q4_1, q5_0, q5_1, q6_k) and llama-quantize's mixes (q4_k_s,
@@ -44,11 +44,18 @@ importance matrix (1-D tensors stay f32, output and "more bits" layers get more 
 Q5_0/Q5_1/Q8_0 when a row is not a multiple of 256). Tensors are quantized in parallel and streamed to the
 file one at a time. A BERT or RoBERTa checkpoint is written as llama.cpp's bert embedding model only with
 --embeddings-only: its task head is dropped, and llama.cpp computes the encoder's embeddings, pooled as
---pooling says.`,
+--pooling says.
+
+--format onnx writes DIR/model.onnx for onnxruntime in Hugging Face optimum's layout (opset 18 by default;
+inputs input_ids, attention_mask, position_ids for decoders, token_type_ids for BERT; outputs logits, or
+start_logits/end_logits for QA; dynamic batch and sequence axes), for every architecture and task head;
+--with-past adds past_key_values.{i}.key/value inputs and present.{i}.key/value outputs; weights above 2 GB
+(or with --external-data) go to model.onnx_data; config and tokenizer files are copied beside it.`,
 		Example: `  hift export --model examples/tiny-llama --format gguf --out tiny.gguf
   hift export --model out/checkpoint --format gguf --dtype q4_k_m --out model-q4_k_m.gguf
   hift export --model base --adapter out/lora-run --format gguf --out lora.gguf   # llama.cpp --lora
-  hift export --model bert-run --format gguf --embeddings-only --pooling cls --out embed.gguf`,
+  hift export --model bert-run --format gguf --embeddings-only --pooling cls --out embed.gguf
+  hift export --model examples/tiny-llama --format onnx --with-past --out /tmp/tiny-onnx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Model == "" || opts.Out == "" {
@@ -73,7 +80,7 @@ file one at a time. A BERT or RoBERTa checkpoint is written as llama.cpp's bert 
 		},
 	}
 	cmd.Flags().StringVar(&opts.Model, "model", "", "checkpoint folder")
-	cmd.Flags().StringVar(&opts.Format, "format", "gguf", "output format: gguf")
+	cmd.Flags().StringVar(&opts.Format, "format", "gguf", "output format: gguf (llama.cpp) or onnx (onnxruntime)")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "file to write")
 	cmd.Flags().StringVar(&opts.Adapter, "adapter", "", "with --format gguf: write this PEFT LoRA folder as a llama.cpp adapter for the base model --model")
 	cmd.Flags().StringVar(&opts.DType, "dtype", "f32", "tensor type or llama.cpp mix: "+strings.Join(gguf.MixNames(), ", "))

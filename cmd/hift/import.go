@@ -35,7 +35,7 @@ architectures; the config comes from the file's metadata or a config.json beside
 place is an error, never dropped.`,
 		Example: `  hift import --format gguf --in tiny.gguf --out /tmp/tiny-hf
   hift import --format onnx --in /tmp/tiny-onnx/model.onnx --out /tmp/tiny-from-onnx`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.In == "" || opts.Out == "" {
 				return badInput("import needs --in and --out")
