@@ -61,6 +61,9 @@ start_logits/end_logits for QA; dynamic batch and sequence axes), for every arch
 			if opts.Model == "" || opts.Out == "" {
 				return badInput("export needs --model and --out")
 			}
+			if opts.Out == "-" {
+				return badInput("--out -: export writes files (GGUF or an ONNX folder), not to standard output; give a path")
+			}
 			run, ok := exportFormats[opts.Format]
 			if !ok {
 				return badInput("--format must be one of %s (got %q)", strings.Join(sortedKeys(exportFormats), ", "), opts.Format)

@@ -50,6 +50,7 @@ func TestOutputsNeverReplaceUserFiles(t *testing.T) {
 		{"export onto the model's weights", []string{"export", "--model", tiny, "--out", filepath.Join(tiny, "model.safetensors"), "--overwrite"}, 2, "input folder"},
 		{"export onto an existing file", []string{"export", "--model", tiny, "--out", mine}, 2, "already exists"},
 		{"export onto the model folder", []string{"export", "--model", tiny, "--out", tiny}, 2, "is a folder"},
+		{"export to standard output", []string{"export", "--model", tiny, "--out", "-"}, 2, "not to standard output"},
 		{"onnx export onto an earlier one", []string{"export", "--format", "onnx", "--model", tiny, "--out", onnxDir}, 2, "already exists"},
 		{"inspect an ONNX file", []string{"inspect", filepath.Join(onnxDir, "model.onnx")}, 2, "not ONNX"},
 		{"import into a checkpoint", []string{"import", "--in", mine, "--out", tiny}, 2, "already holds a checkpoint"},
