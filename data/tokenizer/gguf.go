@@ -90,20 +90,7 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 		{Key: "tokenizer.ggml.token_type", Value: types},
 		{Key: "tokenizer.ggml.merges", Value: merges},
 	}
-	for _, s := range []struct {
-		key string
-		id  int
-	}{{"tokenizer.ggml.bos_token_id", t.BOS()}, {"tokenizer.ggml.eos_token_id", t.EOS()}, {"tokenizer.ggml.unknown_token_id", t.unk}, {"tokenizer.ggml.padding_token_id", t.PAD()}} {
-		if s.id >= 0 && s.id < n {
-			kvs = append(kvs, gguf.KV{Key: s.key, Value: uint32(s.id)})
-		}
-	}
-	bos, eos := t.ggufAddSpecial()
-	kvs = append(kvs, gguf.KV{Key: "tokenizer.ggml.add_bos_token", Value: bos}, gguf.KV{Key: "tokenizer.ggml.add_eos_token", Value: eos})
-	if t.chatTemplate != "" {
-		kvs = append(kvs, gguf.KV{Key: "tokenizer.chat_template", Value: t.chatTemplate})
-	}
-	return kvs, nil
+	return append(kvs, t.ggufSpecialKVs(n, t.BOS(), t.EOS(), t.unk, t.PAD())...), nil
 }
 
 // TokenizerJSONFromGGUF rebuilds an HF tokenizer.json (byte-level BPE) from a GGUF file's tokenizer.ggml.*

@@ -103,18 +103,5 @@ func (t *Tokenizer) ggufSPMFromBPE() ([]gguf.KV, error) {
 		{Key: "tokenizer.ggml.token_type", Value: types},
 		{Key: "tokenizer.ggml.add_space_prefix", Value: true},
 	}
-	for _, s := range []struct {
-		key string
-		id  int
-	}{{"tokenizer.ggml.bos_token_id", t.BOS()}, {"tokenizer.ggml.eos_token_id", t.EOS()}, {"tokenizer.ggml.unknown_token_id", t.unk}, {"tokenizer.ggml.padding_token_id", t.PAD()}} {
-		if s.id >= 0 && s.id < n {
-			kvs = append(kvs, gguf.KV{Key: s.key, Value: uint32(s.id)})
-		}
-	}
-	bos, eos := t.ggufAddSpecial()
-	kvs = append(kvs, gguf.KV{Key: "tokenizer.ggml.add_bos_token", Value: bos}, gguf.KV{Key: "tokenizer.ggml.add_eos_token", Value: eos})
-	if t.chatTemplate != "" {
-		kvs = append(kvs, gguf.KV{Key: "tokenizer.chat_template", Value: t.chatTemplate})
-	}
-	return kvs, nil
+	return append(kvs, t.ggufSpecialKVs(n, t.BOS(), t.EOS(), t.unk, t.PAD())...), nil
 }

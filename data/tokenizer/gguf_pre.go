@@ -3,6 +3,8 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/hift-go/hift/io/gguf"
 )
 
 // llama.cpp's byte-level BPE pre-tokenizer types (tokenizer.ggml.pre), identified by the Split regex of
@@ -84,4 +86,25 @@ func (t *Tokenizer) ggufAddSpecial() (bos, eos bool) {
 	bos = t.bos >= 0 && with[0] == t.bos && (len(without) == 0 || without[0] != t.bos)
 	eos = t.eos >= 0 && with[len(with)-1] == t.eos && (len(without) == 0 || without[len(without)-1] != t.eos)
 	return bos, eos
+}
+
+// ggufSpecialKVs are the keys every GGUF vocabulary ends with: the special token ids that exist among its n
+// tokens (bos, eos, unk, pad; -1 = none), add_bos_token/add_eos_token as Encode applies them, and the chat
+// template when the tokenizer has one.
+func (t *Tokenizer) ggufSpecialKVs(n, bos, eos, unk, pad int) []gguf.KV {
+	var kvs []gguf.KV
+	for _, s := range []struct {
+		key string
+		id  int
+	}{{"tokenizer.ggml.bos_token_id", bos}, {"tokenizer.ggml.eos_token_id", eos}, {"tokenizer.ggml.unknown_token_id", unk}, {"tokenizer.ggml.padding_token_id", pad}} {
+		if s.id >= 0 && s.id < n {
+			kvs = append(kvs, gguf.KV{Key: s.key, Value: uint32(s.id)})
+		}
+	}
+	addBOS, addEOS := t.ggufAddSpecial()
+	kvs = append(kvs, gguf.KV{Key: "tokenizer.ggml.add_bos_token", Value: addBOS}, gguf.KV{Key: "tokenizer.ggml.add_eos_token", Value: addEOS})
+	if t.chatTemplate != "" {
+		kvs = append(kvs, gguf.KV{Key: "tokenizer.chat_template", Value: t.chatTemplate})
+	}
+	return kvs
 }

@@ -62,18 +62,5 @@ func (t *Tokenizer) ggufSentencePiece() ([]gguf.KV, error) {
 		{Key: "tokenizer.ggml.add_space_prefix", Value: m.addDummyPrefix},
 		{Key: "tokenizer.ggml.remove_extra_whitespaces", Value: m.removeExtraSpaces},
 	}
-	for _, s := range []struct {
-		key string
-		id  int
-	}{{"tokenizer.ggml.bos_token_id", m.bosID}, {"tokenizer.ggml.eos_token_id", m.eosID}, {"tokenizer.ggml.unknown_token_id", m.unkID}, {"tokenizer.ggml.padding_token_id", m.padID}} {
-		if s.id >= 0 && s.id < len(tokens) {
-			kvs = append(kvs, gguf.KV{Key: s.key, Value: uint32(s.id)})
-		}
-	}
-	bos, eos := t.ggufAddSpecial()
-	kvs = append(kvs, gguf.KV{Key: "tokenizer.ggml.add_bos_token", Value: bos}, gguf.KV{Key: "tokenizer.ggml.add_eos_token", Value: eos})
-	if t.chatTemplate != "" {
-		kvs = append(kvs, gguf.KV{Key: "tokenizer.chat_template", Value: t.chatTemplate})
-	}
-	return kvs, nil
+	return append(kvs, t.ggufSpecialKVs(len(tokens), m.bosID, m.eosID, m.unkID, m.padID)...), nil
 }
