@@ -66,12 +66,8 @@ func ggufGPT2(m *Model, w GGUFWeights) (*ggufModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, tied := m.Tied["lm_head.weight"]; !tied {
-		s, err := weightSource(w, "lm_head.weight", "output.weight", nil)
-		if err != nil {
-			return nil, err
-		}
-		srcs = append(srcs, s)
+	if srcs, err = appendOutputHead(srcs, m, w, "lm_head.weight"); err != nil {
+		return nil, err
 	}
 	return &ggufModel{arch: "gpt2", kvs: kvs, tensors: srcs}, nil
 }

@@ -69,12 +69,8 @@ func ggufGPTNeoX(m *Model, w GGUFWeights) (*ggufModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, tied := m.Tied["embed_out.weight"]; !tied {
-		s, err := weightSource(w, "embed_out.weight", "output.weight", nil)
-		if err != nil {
-			return nil, err
-		}
-		srcs = append(srcs, s)
+	if srcs, err = appendOutputHead(srcs, m, w, "embed_out.weight"); err != nil {
+		return nil, err
 	}
 	return &ggufModel{arch: "gptneox", kvs: kvs, tensors: srcs}, nil
 }

@@ -119,12 +119,8 @@ func llamaLayoutGGUF(m *Model, w GGUFWeights, c *LlamaConfig, arch string, permu
 	if err != nil {
 		return nil, err
 	}
-	if _, tied := m.Tied["lm_head.weight"]; !tied {
-		s, err := weightSource(w, "lm_head.weight", "output.weight", nil)
-		if err != nil {
-			return nil, err
-		}
-		srcs = append(srcs, s)
+	if srcs, err = appendOutputHead(srcs, m, w, "lm_head.weight"); err != nil {
+		return nil, err
 	}
 	// rope_freqs goes first, as llama.cpp's converter writes it.
 	return &ggufModel{arch: arch, kvs: kvs, tensors: append(extra, srcs...)}, nil

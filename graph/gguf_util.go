@@ -330,3 +330,16 @@ func ggufTokenIDs(g *gguf.File, cfg map[string]any) {
 		}
 	}
 }
+
+// appendOutputHead adds llama.cpp's output.weight from the HF head tensor (lm_head.weight, embed_out.weight)
+// unless the model ties it to the token embeddings, which llama.cpp then reuses.
+func appendOutputHead(srcs []ggufSource, m *Model, w GGUFWeights, head string) ([]ggufSource, error) {
+	if _, tied := m.Tied[head]; tied {
+		return srcs, nil
+	}
+	s, err := weightSource(w, head, "output.weight", nil)
+	if err != nil {
+		return nil, err
+	}
+	return append(srcs, s), nil
+}
