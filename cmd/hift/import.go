@@ -92,17 +92,7 @@ func runImport(opts *ImportOptions) error {
 		if err := os.WriteFile(filepath.Join(opts.Out, "tokenizer.json"), tj, 0o644); err != nil {
 			return err
 		}
-		addBOS, _ := g.KV["tokenizer.ggml.add_bos_token"].(bool)
-		tc := map[string]any{"tokenizer_class": "PreTrainedTokenizerFast", "add_bos_token": addBOS}
-		if ct, ok := g.KV["tokenizer.chat_template"].(string); ok {
-			tc["chat_template"] = ct
-		}
-		toks, _ := g.KV["tokenizer.ggml.tokens"].([]any)
-		for _, k := range []struct{ gg, hf string }{{"bos_token_id", "bos_token"}, {"eos_token_id", "eos_token"}, {"padding_token_id", "pad_token"}} {
-			if id, ok := g.KV["tokenizer.ggml."+k.gg].(uint32); ok && int(id) < len(toks) {
-				tc[k.hf] = toks[id]
-			}
-		}
+		tc := tokenizer.TokenizerConfigFromGGUF(g.KV)
 		b, _ := json.MarshalIndent(tc, "", "  ")
 		if err := os.WriteFile(filepath.Join(opts.Out, "tokenizer_config.json"), b, 0o644); err != nil {
 			return err

@@ -98,8 +98,14 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 // BOS/EOS post-processor when add_bos_token/add_eos_token say so. Tokens of type 3 (control) and 4
 // (user-defined) become added tokens, special for type 3. A pre type hift has no regex for is refused.
 func TokenizerJSONFromGGUF(kv map[string]any, path string) ([]byte, error) {
-	if model, _ := kv["tokenizer.ggml.model"].(string); model != "gpt2" {
-		return nil, fmt.Errorf("tokenizer: %s: tokenizer.ggml.model %q cannot be imported (gpt2 byte-level BPE can)", path, model)
+	switch model, _ := kv["tokenizer.ggml.model"].(string); model {
+	case "gpt2":
+	case "llama":
+		return tokenizerJSONFromGGUFSPM(kv, path)
+	case "bert":
+		return tokenizerJSONFromGGUFWPM(kv, path)
+	default:
+		return nil, fmt.Errorf("tokenizer: %s: tokenizer.ggml.model %q cannot be imported (gpt2 byte-level BPE, llama SentencePiece and bert WordPiece can)", path, model)
 	}
 	preType, _ := kv["tokenizer.ggml.pre"].(string)
 	pretok, err := hfPreTokenizer(preType)
@@ -211,6 +217,12 @@ func LoadGGUF(path string) (*Tokenizer, error) {
 		return nil, err
 	}
 	defer g.Close()
+	switch model, _ := g.KV["tokenizer.ggml.model"].(string); model {
+	case "llama":
+		return loadGGUFSPM(g.KV, path)
+	case "bert":
+		return loadGGUFWPM(g.KV, path)
+	}
 	tj, err := TokenizerJSONFromGGUF(g.KV, path)
 	if err != nil {
 		return nil, err
