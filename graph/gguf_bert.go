@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/hift-go/hift/io/gguf"
 )
 
@@ -11,10 +12,12 @@ import (
 // blocks, attention.causal false. RoBERTa's position embeddings lose their first padding_idx+1 rows (llama.cpp
 // counts positions from 0; RoBERTa's ids start at padding_idx+1). A task head (classifier, pooler, QA
 // outputs) is dropped: llama.cpp computes embeddings (the last hidden state, pooled as pooling_type says).
+// Import (bertFromGGUF) gives back an HF BertModel: the encoder without any head.
 
 func init() {
 	ggufConverters["bert"] = ggufBERT
 	ggufConverters["roberta"] = ggufBERT
+	ggufImporters["bert"] = bertFromGGUF
 }
 
 // GGUFPoolingNone, GGUFPoolingMean and GGUFPoolingCLS are llama.cpp's pooling_type values.
@@ -117,4 +120,77 @@ func GGUFExportEmbeddings(m *Model, w GGUFWeights, mix gguf.Mix, name string, po
 	mm := *m
 	mm.ggufEmbeddings, mm.ggufPooling = true, pooling
 	return GGUFExport(&mm, w, mix, name)
+}
+
+// GGUF pooling names as sentence-transformers and hift's config.json key hift_gguf_pooling spell them
+// (llama.cpp's enum llama_pooling_type: 0 none, 1 mean, 2 cls, 3 last, 4 rank).
+var ggufPoolingNames = map[int]string{GGUFPoolingNone: "none", GGUFPoolingMean: "mean", GGUFPoolingCLS: "cls", 3: "last", 4: "rank"}
+
+// bertFromGGUF converts a llama.cpp "bert" embedding model back to an HF BertModel (bare names, as BertModel's
+// save_pretrained writes them). A RoBERTa exported by hift (or convert_hf_to_gguf.py) comes back as a BERT:
+// its position rows were shifted on export, so position i is row i, which is what BERT computes. The pooling
+// type is kept as config.json's hift_gguf_pooling.
+func bertFromGGUF(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, error) {
+	cfg := map[string]any{"architectures": []string{"BertModel"}, "model_type": "bert", "torch_dtype": "float32",
+		"hidden_act": "gelu", "position_embedding_type": "absolute"}
+	vals := map[string]int{}
+	for k, hf := range map[string]string{"embedding_length": "hidden_size", "block_count": "num_hidden_layers",
+		"attention.head_count": "num_attention_heads", "context_length": "max_position_embeddings",
+		"feed_forward_length": "intermediate_size"} {
+		v, ok := ggufUint(g, "bert."+k)
+		if !ok {
+			return nil, nil, fmt.Errorf("gguf: %s: missing bert.%s", g.Path, k)
+		}
+		cfg[hf], vals[hf] = v, v
+	}
+	if causal, ok := g.KV["bert.attention.causal"].(bool); ok && causal {
+		return nil, nil, fmt.Errorf("gguf: %s: bert.attention.causal is true; a BERT encoder attends both ways (hift cannot import a causal bert)", g.Path)
+	}
+	cfg["layer_norm_eps"] = ggufFloat(g, "bert.attention.layer_norm_epsilon", 1e-12)
+	if p, ok := ggufUint(g, "bert.pooling_type"); ok {
+		name, known := ggufPoolingNames[p]
+		if !known {
+			return nil, nil, fmt.Errorf("gguf: %s: bert.pooling_type %d is not one of llama.cpp's pooling types (0-4)", g.Path, p)
+		}
+		cfg["hift_gguf_pooling"] = name
+	}
+	if v, ok := ggufUint(g, "tokenizer.ggml.padding_token_id"); ok {
+		cfg["pad_token_id"] = v
+	} else {
+		cfg["pad_token_id"] = nil // BertConfig's default 0 would claim a padding row the file does not name
+	}
+	names := append(bertNames(), ggufNamePair{hf: "embeddings.position_embeddings.weight", gguf: "position_embd.weight"})
+	out, err := importNames(g, names, vals["num_hidden_layers"], "", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	emb, ok := out["embeddings.word_embeddings.weight"]
+	if !ok {
+		return nil, nil, fmt.Errorf("gguf: %s: no token_embd.weight", g.Path)
+	}
+	cfg["vocab_size"] = emb.Shape().Dimensions[0]
+	if tt, ok := out["embeddings.token_type_embeddings.weight"]; ok {
+		cfg["type_vocab_size"] = tt.Shape().Dimensions[0]
+	} else {
+		// llama.cpp's bert graph adds token-type row 0 only when token_types.weight exists ("Sentence A"
+		// hard-coded), so a file without it computes exactly what one zero row computes.
+		d := vals["hidden_size"]
+		out["embeddings.token_type_embeddings.weight"] = tensors.FromFlatDataAndDimensions(make([]float32, d), 1, d)
+		cfg["type_vocab_size"] = 1
+	}
+	return cfg, out, nil
+}
+
+// GGUFImportNotes lists what an import of g adds that the file does not hold (one sentence each), for the
+// command to print.
+func GGUFImportNotes(g *gguf.File) []string {
+	if arch, _ := g.KV["general.architecture"].(string); arch != "bert" {
+		return nil
+	}
+	for _, t := range g.Tensors {
+		if t.Name == "token_types.weight" {
+			return nil
+		}
+	}
+	return []string{"the file has no token_types.weight: wrote a zero token-type table of one row (type_vocab_size 1), which is what llama.cpp computes without it"}
 }

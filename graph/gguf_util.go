@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -181,7 +182,9 @@ func GGUFExport(m *Model, w GGUFWeights, mix gguf.Mix, name string) ([]gguf.KV, 
 }
 
 // GGUFImport converts a GGUF file to config.json fields and float32 HF tensors (block types dequantized).
-func GGUFImport(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, error) {
+// The result is checked against the model the config describes: every tensor present with its shape,
+// nothing left over, so a file whose keys and tensors disagree is refused here rather than at training time.
+func GGUFImport(g *gguf.File) (cfg map[string]any, out map[string]*tensors.Tensor, err error) {
 	arch, _ := g.KV["general.architecture"].(string)
 	imp, ok := ggufImporters[arch]
 	if !ok {
@@ -190,9 +193,125 @@ func GGUFImport(g *gguf.File) (map[string]any, map[string]*tensors.Tensor, error
 			have = append(have, k)
 		}
 		sort.Strings(have)
-		return nil, nil, fmt.Errorf("gguf: %s: architecture %q cannot be imported (%s can)", g.Path, arch, strings.Join(have, ", "))
+		return nil, nil, fmt.Errorf("gguf: %s: architecture %q cannot be imported (%s can)", g.Path, quoteShort(arch), strings.Join(have, ", "))
 	}
-	return imp(g)
+	if err := checkImportKeys(g, arch); err != nil {
+		return nil, nil, err
+	}
+	// The checks above and below should leave nothing for a row transform to trip over; a garbled file
+	// that still does is reported as one error, never a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			cfg, out, err = nil, nil, fmt.Errorf("gguf: %s: inconsistent %s file (keys and tensor shapes disagree): %v", g.Path, arch, r)
+		}
+	}()
+	if cfg, out, err = imp(g); err != nil {
+		return nil, nil, err
+	}
+	if err := checkImported(g, cfg, out); err != nil {
+		return nil, nil, err
+	}
+	return cfg, out, nil
+}
+
+// quoteShort is s for an error message: at most 80 bytes of it.
+func quoteShort(s string) string {
+	if len(s) > 80 {
+		return s[:80] + fmt.Sprintf("... (%d bytes)", len(s))
+	}
+	return s
+}
+
+// checkImportKeys refuses size keys an importer would turn into loops or divisions that make no sense:
+// each of ARCH.block_count, embedding_length, feed_forward_length, context_length and the head counts
+// present must be a positive integer; block_count cannot exceed the file's tensor count.
+func checkImportKeys(g *gguf.File, arch string) error {
+	for _, k := range []string{"block_count", "embedding_length", "feed_forward_length", "context_length",
+		"attention.head_count", "attention.head_count_kv", "rope.dimension_count", "attention.key_length", "attention.value_length"} {
+		key := arch + "." + k
+		raw, present := g.KV[key]
+		if !present {
+			continue
+		}
+		v, ok := ggufUint(g, key)
+		if !ok {
+			return fmt.Errorf("gguf: %s: %s is a %T, not an integer", g.Path, key, raw)
+		}
+		if v <= 0 || v > 1<<24 {
+			return fmt.Errorf("gguf: %s: %s = %v is not a plausible size", g.Path, key, raw)
+		}
+	}
+	if n, ok := ggufUint(g, arch+".block_count"); ok && n > len(g.Tensors) {
+		return fmt.Errorf("gguf: %s: %s.block_count %d but the file holds only %d tensors", g.Path, arch, n, len(g.Tensors))
+	}
+	for _, k := range []string{"attention.head_count", "attention.head_count_kv"} {
+		h, ok := ggufUint(g, arch+"."+k)
+		d, ok2 := ggufUint(g, arch+".embedding_length")
+		if ok && ok2 && d%h != 0 {
+			if _, kl := g.KV[arch+".attention.key_length"]; !kl {
+				return fmt.Errorf("gguf: %s: %s.embedding_length %d is not divisible by %s.%s %d", g.Path, arch, d, arch, k, h)
+			}
+		}
+	}
+	return nil
+}
+
+// checkImported builds the model the imported config describes and checks the tensors against it: each
+// parameter present with its shape (a bare base model's names as LoadWeights reads them; a headless
+// encoder is checked as a token classifier without its head) and no tensor the model does not use.
+func checkImported(g *gguf.File, cfg map[string]any, ts map[string]*tensors.Tensor) error {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("gguf: %s: imported config: %w", g.Path, err)
+	}
+	c, err := ParseConfig(b, g.Path+" (config read from it)")
+	if err != nil {
+		return err
+	}
+	headless := false
+	if _, _, _, err := Lookup(c); err != nil {
+		// A base model (BertModel) has no class of its own in hift; check its encoder as a task model's.
+		if err := RetargetConfig(c, TaskTokenCls, 2); err != nil {
+			return fmt.Errorf("gguf: %s: imported config: %w", g.Path, err)
+		}
+		headless = true
+	}
+	m, err := NewModel(c)
+	if err != nil {
+		return fmt.Errorf("gguf: %s: the keys describe no model hift can build: %w", g.Path, err)
+	}
+	names := make([]string, 0, len(ts))
+	for n := range ts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	nm := m.MatchNames(names)
+	if len(nm.Unexpected) > 0 {
+		return fmt.Errorf("gguf: %s: tensors %v do not belong to the %s the keys describe", g.Path, nm.Unexpected, m.Class)
+	}
+	file := map[string]string{}
+	for f, n := range nm.ModelName {
+		file[n] = f
+	}
+	head := map[string]bool{}
+	if headless && len(m.Units) > 0 {
+		for _, p := range m.Units[len(m.Units)-1].Params {
+			head[p] = true
+		}
+	}
+	for _, p := range m.Params {
+		f, ok := file[p.Name]
+		if !ok {
+			if _, tied := m.Tied[p.Name]; tied || head[p.Name] {
+				continue
+			}
+			return fmt.Errorf("gguf: %s: the %s the keys describe needs %q, which the file does not hold", g.Path, m.Class, p.Name)
+		}
+		if got := ts[f].Shape().Dimensions; !slices.Equal(got, p.Shape) {
+			return fmt.Errorf("gguf: %s: tensor %q has shape %v, the keys (%s) need %v", g.Path, f, got, m.Class, p.Shape)
+		}
+	}
+	return nil
 }
 
 // weightSource reads an HF tensor as float32 when the file is written, optionally transformed.
@@ -282,13 +401,22 @@ func importNames(g *gguf.File, table []ggufNamePair, layers int, prefix string, 
 	for _, ti := range g.Tensors {
 		b, ok := toHF[ti.Name]
 		if !ok {
-			return nil, fmt.Errorf("gguf: %s: tensor %q has no HF name in hift's %v map (refusing to drop it)", g.Path, ti.Name, g.KV["general.architecture"])
+			return nil, fmt.Errorf("gguf: %s: tensor %q has no HF name in hift's %v map (refusing to drop it)", g.Path, quoteShort(ti.Name), g.KV["general.architecture"])
 		}
 		v, err := g.Float32(ti)
 		if err != nil {
 			return nil, err
 		}
 		shape := ti.Shape
+		if (b.transpose || b.fn != nil) && (len(shape) < 1 || len(shape) > 2) {
+			return nil, fmt.Errorf("gguf: %s: tensor %q has rank %d; its layout transform needs a matrix or a vector", g.Path, ti.Name, len(shape))
+		}
+		if b.transpose && len(shape) != 2 {
+			return nil, fmt.Errorf("gguf: %s: tensor %q has shape %v, not a matrix", g.Path, ti.Name, shape)
+		}
+		if _, dup := out[b.hf]; dup {
+			return nil, fmt.Errorf("gguf: %s: tensor %q appears twice", g.Path, ti.Name)
+		}
 		if b.transpose {
 			v, shape = transpose2D(v, shape), []int{shape[1], shape[0]}
 		}
@@ -303,9 +431,20 @@ func importNames(g *gguf.File, table []ggufNamePair, layers int, prefix string, 
 // ggufUint reads an integer key of any integer type.
 func ggufUint(g *gguf.File, key string) (int, bool) {
 	switch v := g.KV[key].(type) {
+	case uint8:
+		return int(v), true
+	case uint16:
+		return int(v), true
+	case int8:
+		return int(v), true
+	case int16:
+		return int(v), true
 	case uint32:
 		return int(v), true
 	case uint64:
+		if v > 1<<62 {
+			return -1, true // an implausible size; the caller's range check names it
+		}
 		return int(v), true
 	case int32:
 		return int(v), true

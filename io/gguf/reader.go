@@ -158,11 +158,11 @@ func (g *File) parse() error {
 		}
 		var t uint32
 		if err := rd(&t); err != nil {
-			return err
+			return fmt.Errorf("key %q: value type: %w", short(k), err)
 		}
 		v, err := value(t)
 		if err != nil {
-			return fmt.Errorf("key %q: %w", k, err)
+			return fmt.Errorf("key %q: %w", short(k), err)
 		}
 		g.KV[k], g.Keys = v, append(g.Keys, k)
 	}
@@ -173,21 +173,21 @@ func (g *File) parse() error {
 		}
 		var nd uint32
 		if err := rd(&nd); err != nil || nd > 8 {
-			return fmt.Errorf("tensor %q: bad rank", name)
+			return fmt.Errorf("tensor %q: bad rank", short(name))
 		}
 		ti := TensorInfo{Name: name, Shape: make([]int, nd)}
 		for j := 0; j < int(nd); j++ {
 			var d uint64
 			if err := rd(&d); err != nil {
-				return err
+				return fmt.Errorf("tensor %q: shape: %w", short(name), err)
 			}
 			ti.Shape[int(nd)-1-j] = int(d)
 		}
 		if err := rd(&ti.Type); err != nil {
-			return err
+			return fmt.Errorf("tensor %q: type: %w", short(name), err)
 		}
 		if err := rd(&ti.Offset); err != nil {
-			return err
+			return fmt.Errorf("tensor %q: offset: %w", short(name), err)
 		}
 		g.Tensors = append(g.Tensors, ti)
 	}
@@ -199,29 +199,38 @@ func (g *File) parse() error {
 	return nil
 }
 
+// short is s for an error message: a garbled file's "name" can be megabytes of binary, so at most its first
+// 80 bytes are quoted, with the full length.
+func short(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:80], len(s))
+}
+
 // Data reads a tensor's raw bytes (the float and block types of TypeName; others are refused).
 func (g *File) Data(t TensorInfo) ([]byte, error) {
 	if _, ok := typeInfos[t.Type]; !ok {
-		return nil, fmt.Errorf("gguf: %s: tensor %q: tensor type %d is not supported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K are)", g.Path, t.Name, t.Type)
+		return nil, fmt.Errorf("gguf: %s: tensor %q: tensor type %d is not supported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K are)", g.Path, short(t.Name), t.Type)
 	}
 	n := 1
 	for _, d := range t.Shape {
 		if d < 0 || (d > 0 && n > (1<<40)/d) {
-			return nil, fmt.Errorf("gguf: %s: tensor %q: implausible shape %v", g.Path, t.Name, t.Shape)
+			return nil, fmt.Errorf("gguf: %s: tensor %q: implausible shape %v", g.Path, short(t.Name), t.Shape)
 		}
 		n *= d
 	}
 	size, err := TensorBytes(t.Type, t.Shape)
 	if err != nil {
-		return nil, fmt.Errorf("gguf: %s: tensor %q: %w", g.Path, t.Name, err)
+		return nil, fmt.Errorf("gguf: %s: tensor %q: %w", g.Path, short(t.Name), err)
 	}
 	n = int(size)
 	if st, err := g.f.Stat(); err == nil && g.dataStart+int64(t.Offset)+int64(n) > st.Size() {
-		return nil, fmt.Errorf("gguf: %s: tensor %q: data runs past the end of the file", g.Path, t.Name)
+		return nil, fmt.Errorf("gguf: %s: tensor %q: data runs past the end of the file", g.Path, short(t.Name))
 	}
 	b := make([]byte, n)
 	if _, err := g.f.ReadAt(b, g.dataStart+int64(t.Offset)); err != nil {
-		return nil, fmt.Errorf("gguf: %s: tensor %q: %w", g.Path, t.Name, err)
+		return nil, fmt.Errorf("gguf: %s: tensor %q: %w", g.Path, short(t.Name), err)
 	}
 	return b, nil
 }
@@ -238,7 +247,7 @@ func (g *File) Float32(t TensorInfo) ([]float32, error) {
 	}
 	v, err := Dequantize(t.Type, b, n)
 	if err != nil {
-		return nil, fmt.Errorf("gguf: %s: tensor %q: %w", g.Path, t.Name, err)
+		return nil, fmt.Errorf("gguf: %s: tensor %q: %w", g.Path, short(t.Name), err)
 	}
 	return v, nil
 }
