@@ -1,0 +1,400 @@
+package tokenizer
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/hift-go/hift/internal/validators"
+	"github.com/hift-go/hift/io/gguf"
+	"golang.org/x/text/unicode/norm"
+)
+
+// A GGUF vocabulary of tokenizer.ggml.model "llama" or "bert" under test: exported by hift from a fixture, or
+// made by llama.cpp's converter (testdata/gguf-vocab/ggml-vocab-NAME.gguf.gz with NAME.gguf.inp/.out, the
+// inputs and expected ids of llama.cpp's test-tokenizer-0).
+type spmWPMCase struct {
+	name, file string
+	golden     string // path of NAME.gguf (beside it .inp/.out), "" for hift-exported files
+}
+
+func spmWPMVocabDir(t testing.TB) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "gguf-vocab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// spmWPMCases exports the LLaMA-2 tokenizer.model, the Mistral tokenizer.json and the BERT tokenizer.json as
+// vocab-only GGUFs and decompresses llama.cpp's llama-spm, phi-3 and bert-bge vocabularies into a temporary
+// folder. A llama.cpp file missing from testdata is reported as a skipped subtest by the caller.
+func spmWPMCases(t *testing.T) []spmWPMCase {
+	t.Helper()
+	var cases []spmWPMCase
+	for _, c := range []struct{ name, path string }{
+		{"hift-llama2-sentencepiece", filepath.Join(fixtures(t), "llama2", "tokenizer.model.gz")},
+		{"hift-mistral-bpe", filepath.Join(fixtures(t), "mistral", "tokenizer.json.gz")},
+		{"hift-bert-wordpiece", filepath.Join(fixtures(t), "bert", "tokenizer.json.gz")},
+	} {
+		tok, err := Load(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, spmWPMCase{name: c.name, file: vocabOnlyGGUF(t, tok)})
+	}
+	dir := spmWPMVocabDir(t)
+	for _, name := range []string{"llama-spm", "phi-3", "bert-bge"} {
+		gz := filepath.Join(dir, "ggml-vocab-"+name+".gguf.gz")
+		c := spmWPMCase{name: "llamacpp-" + name, golden: filepath.Join(dir, "ggml-vocab-"+name+".gguf")}
+		if _, err := os.Stat(gz); err == nil {
+			c.file = spmWPMGunzip(t, gz)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+func spmWPMGunzip(t *testing.T, gz string) string {
+	t.Helper()
+	f, err := os.Open(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", gz, err)
+	}
+	out := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(gz), ".gz"))
+	w, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(w, zr); err != nil {
+		t.Fatalf("%s: %v", gz, err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// spmWPMReadVocabTests reads llama.cpp's test-tokenizer-0 files: texts separated by "\n__ggml_vocab_test__\n",
+// one line of space-separated ids per text.
+func spmWPMReadVocabTests(t *testing.T, base string) ([]string, [][]int) {
+	t.Helper()
+	inp, err := os.ReadFile(base + ".inp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.ReadFile(base + ".out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sep = "\n__ggml_vocab_test__\n"
+	var texts []string
+	for s := string(inp); s != ""; {
+		i := strings.Index(s, sep)
+		if i < 0 {
+			texts = append(texts, s)
+			break
+		}
+		texts = append(texts, s[:i])
+		s = s[i+len(sep):]
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) != len(texts) {
+		t.Fatalf("%s: %d texts in .inp, %d lines in .out", base, len(texts), len(lines))
+	}
+	ids := make([][]int, len(lines))
+	for i, l := range lines {
+		ids[i] = []int{}
+		for _, f := range strings.Fields(l) {
+			var id int
+			if err := json.Unmarshal([]byte(f), &id); err != nil {
+				t.Fatalf("%s.out line %d: %v", base, i+1, err)
+			}
+			ids[i] = append(ids[i], id)
+		}
+	}
+	return texts, ids
+}
+
+// spmWPMEncode is llama_tokenize(text, add_special=false, parse_special) with the vocabulary of tok.
+func spmWPMEncode(t *testing.T, tok *Tokenizer, text string, parseSpecial bool) []int {
+	t.Helper()
+	var v *spmWPMVocab
+	switch m := tok.model.(type) {
+	case *spmWPMVocab:
+		v = m
+	case *llamaWPMModel:
+		v = m.spmWPMVocab
+	default:
+		t.Fatalf("LoadGGUF gave model %T, not llama.cpp's", tok.model)
+	}
+	ids, err := v.encode(validUTF8(text), parseSpecial, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// TestGGUFSPMWPMGoldens: llama.cpp's own expected ids (test-tokenizer-0 .inp/.out, add_special and
+// parse_special off) for its llama-spm, phi-3 and bert-bge vocabularies, reproduced exactly.
+func TestGGUFSPMWPMGoldens(t *testing.T) {
+	for _, c := range spmWPMCases(t) {
+		if c.golden == "" {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			if c.file == "" {
+				t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+			}
+			tok, err := LoadGGUF(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts, want := spmWPMReadVocabTests(t, c.golden)
+			bad := 0
+			for i, s := range texts {
+				if got := spmWPMEncode(t, tok, s, false); !slices.Equal(got, want[i]) {
+					if bad < 5 {
+						t.Errorf("%q: llama.cpp's golden %v, hift %v", s, want[i], got)
+					}
+					bad++
+				}
+			}
+			t.Logf("%s: %d of %d llama.cpp goldens identical", c.name, len(texts)-bad, len(texts))
+		})
+	}
+}
+
+// TestGGUFSPMWPMMatchesLlamaCpp: LoadGGUF tokenizes the 404-text corpus (and the .inp texts of the three
+// llama.cpp vocabularies) exactly as llama.cpp (node-llama-cpp) does with the same file, with special-token
+// parsing on (Encode) and off.
+func TestGGUFSPMWPMMatchesLlamaCpp(t *testing.T) {
+	texts := spmWPMTexts(t)
+	for _, c := range spmWPMCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			if c.file == "" {
+				t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+			}
+			tok, err := LoadGGUF(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mode := range []string{"special", "plain"} {
+				ref := spmWPMLlamaCpp(t, c.file, texts, mode)
+				bad := 0
+				for i, s := range texts {
+					var got []int
+					if mode == "special" {
+						if got, err = tok.Encode(s, false); err != nil {
+							t.Fatal(err)
+						}
+					} else {
+						got = spmWPMEncode(t, tok, s, false)
+					}
+					if !slices.Equal(got, ref[i]) {
+						if bad < 5 {
+							t.Errorf("%s %q: llama.cpp %v, hift %v", mode, s, ref[i], got)
+						}
+						bad++
+					}
+				}
+				t.Logf("%s (parse_special %v): %d of %d texts identical to llama.cpp", c.name, mode == "special", len(texts)-bad, len(texts))
+			}
+			// With add_special: BOS/EOS (SentencePiece) or [CLS] … [SEP] (WordPiece) as llama.cpp adds them.
+			v := spmWPMVocabOf(t, tok)
+			got, err := tok.Encode("Hello world", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := spmWPMEncode(t, tok, "Hello world", true)
+			switch {
+			case v.wpm:
+				want = append(append([]int{v.bos}, want...), v.sep)
+			default:
+				if v.addBOS {
+					want = append([]int{v.bos}, want...)
+				}
+				if v.addEOS {
+					want = append(want, v.eos)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("Encode(add special): %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func spmWPMVocabOf(t *testing.T, tok *Tokenizer) *spmWPMVocab {
+	t.Helper()
+	switch m := tok.model.(type) {
+	case *spmWPMVocab:
+		return m
+	case *llamaWPMModel:
+		return m.spmWPMVocab
+	}
+	t.Fatalf("model %T", tok.model)
+	return nil
+}
+
+// spmWPMTexts is the corpus (without the empty text) plus the .inp texts of llama.cpp's vocabularies found in
+// testdata/gguf-vocab.
+func spmWPMTexts(t *testing.T) []string {
+	t.Helper()
+	var corpus []string
+	readJSON(t, filepath.Join(fixtures(t), "corpus.json"), &corpus)
+	var texts []string
+	for _, s := range corpus {
+		if s != "" {
+			texts = append(texts, s)
+		}
+	}
+	for _, name := range []string{"llama-spm", "phi-3", "bert-bge"} {
+		base := filepath.Join(spmWPMVocabDir(t), "ggml-vocab-"+name+".gguf")
+		if _, err := os.Stat(base + ".inp"); err == nil {
+			inp, _ := spmWPMReadVocabTests(t, base)
+			for _, s := range inp {
+				if s != "" {
+					texts = append(texts, s)
+				}
+			}
+		}
+	}
+	return texts
+}
+
+func spmWPMLlamaCpp(t *testing.T, file string, texts []string, mode string) [][]int {
+	t.Helper()
+	js, _ := json.Marshal(texts)
+	tp := filepath.Join(t.TempDir(), "texts.json")
+	if err := os.WriteFile(tp, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Tokens [][]int `json:"tokens"`
+	}
+	validators.Run(t, &ref, []string{"node-llama-cpp"}, "llama_tokenize.mjs", file, tp, mode)
+	if len(ref.Tokens) != len(texts) {
+		t.Fatalf("llama_tokenize.mjs: %d results for %d texts", len(ref.Tokens), len(texts))
+	}
+	return ref.Tokens
+}
+
+// TestGGUFSPMWPMImportedTokenizerJSON: the tokenizer.json hift import writes for a "llama"/"bert" GGUF loads
+// in HF tokenizers (npm) and gives llama.cpp's ids (parse_special on, as HF always matches added tokens). For
+// SentencePiece every text must match. For WordPiece, a text may differ only where it holds a code point
+// llama.cpp's WPM preprocessing treats unlike BertNormalizer (wpmQuirk); those are counted and logged.
+func TestGGUFSPMWPMImportedTokenizerJSON(t *testing.T) {
+	texts := spmWPMTexts(t)
+	for _, c := range spmWPMCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			if c.file == "" {
+				t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+			}
+			g, err := gguf.Open(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tj, err := TokenizerJSONFromGGUF(g.KV, c.file)
+			g.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tjPath := filepath.Join(t.TempDir(), "tokenizer.json")
+			if err := os.WriteFile(tjPath, tj, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cp := filepath.Join(t.TempDir(), "corpus.json")
+			js, _ := json.Marshal(texts)
+			if err := os.WriteFile(cp, js, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var hf struct {
+				Cases []struct {
+					IDs        []int `json:"ids"`
+					IDsSpecial []int `json:"ids_special"`
+				} `json:"cases"`
+			}
+			validators.Run(t, &hf, []string{"tokenizers"}, "tok_ids.mjs", tjPath, cp)
+			ref := spmWPMLlamaCpp(t, c.file, texts, "special")
+			tok, err := LoadGGUF(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := spmWPMVocabOf(t, tok)
+			bad, quirk := 0, 0
+			reasons := map[string]int{}
+			for i, s := range texts {
+				if slices.Equal(hf.Cases[i].IDs, ref[i]) {
+					continue
+				}
+				if v.wpm {
+					if r := wpmQuirk(s, v); r != "" {
+						quirk++
+						reasons[r]++
+						t.Logf("WordPiece quirk (%s) in %q: llama.cpp %v, HF %v", r, s, ref[i], hf.Cases[i].IDs)
+						continue
+					}
+				}
+				if bad < 5 {
+					t.Errorf("%q: llama.cpp %v, HF tokenizers on the imported tokenizer.json %v", s, ref[i], hf.Cases[i].IDs)
+				}
+				bad++
+			}
+			t.Logf("%s: HF tokenizers on the imported tokenizer.json gives llama.cpp's ids for %d of %d texts; %d differ only by llama.cpp's WPM preprocessing %v",
+				c.name, len(texts)-bad-quirk, len(texts), quirk, reasons)
+			// [CLS]/[SEP] or BOS/EOS from the post-processor, as hift's Encode(text, true) adds them.
+			for i, s := range texts[:20] {
+				got, err := tok.Encode(s, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, hf.Cases[i].IDsSpecial) && slices.Equal(hf.Cases[i].IDs, ref[i]) {
+					t.Errorf("%q with special tokens: HF %v, hift %v", s, hf.Cases[i].IDsSpecial, got)
+				}
+			}
+		})
+	}
+}
+
+// wpmQuirk names the first code point of s that llama.cpp's WPM preprocessing treats unlike HF's
+// BertNormalizer + BertPreTokenizer, "" if none: a decomposition whose tail is not only Mn marks (llama.cpp
+// keeps the first code point of the NFD form: Hangul syllables keep their leading jamo), a spacing or
+// enclosing mark (llama.cpp strips every M, HF only Mn), \v, \f and U+0085 (whitespace for llama.cpp, control
+// characters HF deletes), a format character (HF's is_control deletes Cf too; llama.cpp also), an unassigned
+// code point (HF deletes, llama.cpp keeps) and a character whose lowercase is longer than one code point.
+func wpmQuirk(s string, v *spmWPMVocab) string {
+	for _, r := range s {
+		switch {
+		case r == '\v' || r == '\f' || r == 0x85:
+			return "\\v, \\f, U+0085 split words"
+		case !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs):
+			return "unassigned code point kept"
+		case v.stripAccents && unicode.In(r, unicode.Mc, unicode.Me):
+			return "spacing/enclosing mark stripped"
+		case v.lowercase && len([]rune(strings.ToLower(string(r)))) > 1:
+			return "multi-code-point lowercase"
+		}
+		if v.stripAccents {
+			d := []rune(norm.NFD.String(string(r)))
+			for _, m := range d[1:] {
+				if !unicode.Is(unicode.Mn, m) {
+					return "NFD reduced to its first code point (Hangul)"
+				}
+			}
+		}
+	}
+	return ""
+}
