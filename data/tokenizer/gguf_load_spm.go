@@ -78,8 +78,8 @@ func tokenizerJSONFromGGUFSPM(kv map[string]any, path string) ([]byte, error) {
 func spmTokenizerJSON(v *spmWPMVocab) (map[string]any, error) {
 	vocab := maps.Clone(v.ids) // a duplicated text keeps the later id, as llama.cpp's token_to_id
 	type merge struct {
-		l, r      string
-		score     float32
+		l, r       string
+		score      float32
 		id, li, ri int
 	}
 	var merges []merge

@@ -23,9 +23,9 @@ type spmWPMVocab struct {
 	special []int // cache_special_tokens: control/user-defined/unknown ids, longest text first
 
 	bos, eos, unk, sep, pad, mask int // -1: none
-	addBOS, addEOS, addSep         bool
-	addSpacePrefix                 bool
-	lowercase, stripAccents        bool // WordPiece normalizer options
+	addBOS, addEOS, addSep        bool
+	addSpacePrefix                bool
+	lowercase, stripAccents       bool // WordPiece normalizer options
 }
 
 // llama.cpp's token attributes (llama_token_attr).
@@ -381,7 +381,9 @@ func (v *spmWPMVocab) encode(text string, parseSpecial bool, dst []int) ([]int, 
 }
 
 // model interface: the Tokenizer hands over the whole text (no pre-tokenizer); special tokens are parsed.
-func (v *spmWPMVocab) tokenize(text string, dst []int) ([]int, error) { return v.encode(text, true, dst) }
+func (v *spmWPMVocab) tokenize(text string, dst []int) ([]int, error) {
+	return v.encode(text, true, dst)
+}
 
 func (v *spmWPMVocab) tokenToID(tok string) (int, bool) {
 	id, ok := v.ids[tok]
