@@ -398,3 +398,84 @@ func wpmQuirk(s string, v *spmWPMVocab) string {
 	}
 	return ""
 }
+
+// TestGGUFSPMWPMImportRoundTrip: the tokenizer.json + tokenizer_config.json hift import writes for a
+// "llama"/"bert" GGUF, loaded back by hift's HF pipeline (Load), encode the corpus as LoadGGUF (llama.cpp's
+// way) does, with and without special tokens; WordPiece texts may differ only by a wpmQuirk code point.
+// Needs no validator.
+func TestGGUFSPMWPMImportRoundTrip(t *testing.T) {
+	texts := spmWPMTexts(t)
+	for _, c := range spmWPMCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			if c.file == "" {
+				t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+			}
+			g, err := gguf.Open(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tj, err := TokenizerJSONFromGGUF(g.KV, c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc := TokenizerConfigFromGGUF(g.KV)
+			g.Close()
+			dir := t.TempDir()
+			tcJSON, _ := json.Marshal(tc)
+			if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), tcJSON, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			imported, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			native, err := LoadGGUF(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := spmWPMVocabOf(t, native)
+			bad, quirk := 0, 0
+			for _, s := range texts {
+				for _, special := range []bool{false, true} {
+					a, _ := native.Encode(s, special)
+					b, _ := imported.Encode(s, special)
+					if slices.Equal(a, b) {
+						continue
+					}
+					if v.wpm && wpmQuirk(s, v) != "" {
+						quirk++
+						continue
+					}
+					if bad < 5 {
+						t.Errorf("%q (special %v): llama.cpp's way %v, imported tokenizer.json %v", s, special, a, b)
+					}
+					bad++
+				}
+			}
+			t.Logf("%s: %d of %d encodings equal after GGUF → tokenizer.json + tokenizer_config.json → hift; %d differ by llama.cpp's WPM preprocessing",
+				c.name, 2*len(texts)-bad-quirk, 2*len(texts), quirk)
+			if want := map[bool]string{false: "LlamaTokenizerFast", true: "BertTokenizerFast"}[v.wpm]; tc["tokenizer_class"] != want {
+				t.Errorf("tokenizer_class %v, want %s", tc["tokenizer_class"], want)
+			}
+			// Decoding the llama.cpp ids gives the text back (SentencePiece: exactly, up to the byte-fallback of
+			// invalid UTF-8; WordPiece: lowercased, spaces normalized), through either tokenizer.
+			s := "Hello world, this is a test."
+			ids, _ := native.Encode(s, true)
+			d1, err := native.Decode(ids, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d2, _ := imported.Decode(ids, true)
+			want := s
+			if v.wpm {
+				want = "hello world, this is a test."
+			}
+			if d1 != want || d2 != want {
+				t.Errorf("decode %v: LoadGGUF %q, imported %q, want %q", ids, d1, d2, want)
+			}
+		})
+	}
+}
