@@ -94,9 +94,11 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 }
 
 // TokenizerJSONFromGGUF rebuilds an HF tokenizer.json (byte-level BPE) from a GGUF file's tokenizer.ggml.*
-// metadata (model "gpt2"), with the pre-tokenizer llama.cpp uses for tokenizer.ggml.pre (gguf_pre.go) and a
-// BOS/EOS post-processor when add_bos_token/add_eos_token say so. Tokens of type 3 (control) and 4
-// (user-defined) become added tokens, special for type 3. A pre type hift has no regex for is refused.
+// metadata (model "gpt2"): the pre-tokenizer splits as llama.cpp's pre type does (a Sequence of isolating Splits
+// with llama.cpp's regexes, then ByteLevel; see hfPreTokenizer), the tokens llama.cpp cuts out of text before
+// splitting (control, user-defined and unknown types, plus the ones it makes control by their text) are added
+// tokens, special for control, and a BOS/EOS post-processor is added when add_bos_token/add_eos_token say so.
+// A pre type hift cannot split as llama.cpp does is refused by name.
 func TokenizerJSONFromGGUF(kv map[string]any, path string) ([]byte, error) {
 	switch model, _ := kv["tokenizer.ggml.model"].(string); model {
 	case "gpt2":
@@ -107,90 +109,55 @@ func TokenizerJSONFromGGUF(kv map[string]any, path string) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("tokenizer: %s: tokenizer.ggml.model %q cannot be imported (gpt2 byte-level BPE, llama SentencePiece and bert WordPiece can)", path, model)
 	}
-	preType, _ := kv["tokenizer.ggml.pre"].(string)
-	pretok, err := hfPreTokenizer(preType)
+	v, err := readGGUFBPEVocab(kv, path)
+	if err != nil {
+		return nil, err
+	}
+	pretok, err := hfPreTokenizer(v.preType)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
 	}
-	toks, _ := kv["tokenizer.ggml.tokens"].([]any)
-	types, _ := kv["tokenizer.ggml.token_type"].([]any)
-	merges, _ := kv["tokenizer.ggml.merges"].([]any)
-	if len(toks) == 0 {
-		return nil, fmt.Errorf("tokenizer: %s: no tokenizer.ggml.tokens", path)
-	}
-	vocab := map[string]int{}
+	vocab := make(map[string]int, len(v.tokens))
 	var added []map[string]any
-	for id, t := range toks {
-		s, _ := t.(string)
-		typ := int32(1)
-		if id < len(types) {
-			if v, ok := types[id].(int32); ok {
-				typ = v
-			}
-		}
-		switch typ {
-		case 3, 4:
-			added = append(added, map[string]any{"id": id, "content": s, "single_word": false, "lstrip": false,
-				"rstrip": false, "normalized": typ == 4, "special": typ == 3})
-			vocab[s] = id
-		case 5: // unused
-		default:
-			vocab[s] = id
-		}
-	}
-	ms := make([]string, 0, len(merges))
-	for _, m := range merges {
-		if s, ok := m.(string); ok {
-			ms = append(ms, s)
+	for id, s := range v.tokens {
+		vocab[s] = id
+		if a := v.attrs[id]; a&(attrControl|attrUserDefined|attrUnknown) != 0 {
+			added = append(added, map[string]any{"id": id, "content": s, "single_word": false, "lstrip": a&attrLStrip != 0,
+				"rstrip": a&attrRStrip != 0, "normalized": false, "special": a&attrControl != 0})
 		}
 	}
 	tj := map[string]any{
 		"version": "1.0", "truncation": nil, "padding": nil, "added_tokens": added, "normalizer": nil,
 		"pre_tokenizer":  pretok,
-		"post_processor": ggufPostProcessor(kv, toks),
+		"post_processor": ggufPostProcessor(kv, v),
 		"decoder":        map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
 		"model": map[string]any{"type": "BPE", "dropout": nil, "unk_token": nil, "continuing_subword_prefix": "",
 			"end_of_word_suffix": "", "fuse_unk": false, "byte_fallback": false,
-			"ignore_merges": preType == "llama-bpe" || preType == "llama3", // llama.cpp's LLAMA3 pre type ignores merges
-			"vocab":         vocab, "merges": ms},
+			"ignore_merges": v.preType.ignoreMerges, "vocab": vocab, "merges": v.merges},
 	}
 	return json.MarshalIndent(tj, "", "  ")
 }
 
-// hfPreTokenizer is the tokenizer.json pre_tokenizer that splits as llama.cpp's pre type does.
-func hfPreTokenizer(pre string) (map[string]any, error) {
-	switch pre {
-	case "", "gpt-2", "default":
-		return map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}, nil
+// ggufPostProcessor adds BOS/EOS as llama.cpp does with add_special: add_bos_token/add_eos_token, else the pre
+// type's default (BOS for llama3, tekken, chameleon), with the ids of bos_token_id/eos_token_id.
+func ggufPostProcessor(kv map[string]any, v *ggufBPEVocab) map[string]any {
+	addBOS, ok := kv["tokenizer.ggml.add_bos_token"].(bool)
+	if !ok {
+		addBOS = v.preType.addBOS
 	}
-	for re, p := range ggufPreByRegex {
-		if p == pre && p != "gpt-2" {
-			return map[string]any{"type": "Sequence", "pretokenizers": []any{
-				map[string]any{"type": "Split", "pattern": map[string]any{"Regex": re}, "behavior": "Isolated", "invert": false},
-				map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false},
-			}}, nil
-		}
-	}
-	if pre == "llama3" || pre == "smaug-bpe" { // llama.cpp aliases of llama-bpe's regex
-		return hfPreTokenizer("llama-bpe")
-	}
-	return nil, fmt.Errorf("tokenizer.ggml.pre %q: hift has no pre-tokenizer for it (gpt-2, llama-bpe, qwen2 are supported)", pre)
-}
-
-// ggufPostProcessor adds BOS/EOS as llama.cpp does when add_bos_token/add_eos_token are set.
-func ggufPostProcessor(kv map[string]any, toks []any) map[string]any {
-	addBOS, _ := kv["tokenizer.ggml.add_bos_token"].(bool)
 	addEOS, _ := kv["tokenizer.ggml.add_eos_token"].(bool)
 	tokenOf := func(key string) (string, int, bool) {
 		id, ok := kv[key].(uint32)
-		if !ok || int(id) >= len(toks) {
+		if !ok || int(id) >= len(v.tokens) {
 			return "", 0, false
 		}
-		s, _ := toks[id].(string)
-		return s, int(id), true
+		return v.tokens[id], int(id), true
 	}
 	bos, bosID, okB := tokenOf("tokenizer.ggml.bos_token_id")
 	eos, eosID, okE := tokenOf("tokenizer.ggml.eos_token_id")
+	if v.preType.noBOS {
+		okB = false
+	}
 	if !(addBOS && okB) && !(addEOS && okE) {
 		return map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true}
 	}
@@ -223,14 +190,9 @@ func LoadGGUF(path string) (*Tokenizer, error) {
 	case "bert":
 		return loadGGUFWPM(g.KV, path)
 	}
-	tj, err := TokenizerJSONFromGGUF(g.KV, path)
-	if err != nil {
+	if model, _ := g.KV["tokenizer.ggml.model"].(string); model != "gpt2" {
+		_, err := TokenizerJSONFromGGUF(g.KV, path) // the error naming the model
 		return nil, err
 	}
-	tok, err := FromJSON(tj)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
-	}
-	tok.path = path
-	return tok, nil
+	return loadGGUFBPE(g.KV, path)
 }

@@ -108,3 +108,24 @@ func (t *Tokenizer) ggufSpecialKVs(n, bos, eos, unk, pad int) []gguf.KV {
 	}
 	return kvs
 }
+
+// hfPreTokenizer is the tokenizer.json pre_tokenizer that splits as a llama.cpp pre type does: GPT-2's
+// ByteLevel regex for the types that use GPT-2's regex alone, otherwise one isolating Split per llama.cpp regex,
+// in llama.cpp's order, then ByteLevel without a regex. llama.cpp's GPT-2 splitter also keeps the whitespace its
+// regex leaves over as words, which is GPT-2's full regex; the other regexes are written as llama.cpp runs them
+// (its case-insensitive contractions spelled out as [sS], ...). HF's Oniguruma and llama.cpp's std::regex agree
+// on them except for \d and \w, which are ASCII in llama.cpp (superbpe's \d only).
+func hfPreTokenizer(pt llamaPreType) (map[string]any, error) {
+	if len(pt.regexes) == 1 && pt.regexes[0] == llamaGPT2Regex {
+		return map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}, nil
+	}
+	var seq []any
+	for _, re := range pt.regexes {
+		if re == llamaGPT2Regex {
+			re = gpt2Regex
+		}
+		seq = append(seq, map[string]any{"type": "Split", "pattern": map[string]any{"Regex": re}, "behavior": "Isolated", "invert": false})
+	}
+	seq = append(seq, map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false})
+	return map[string]any{"type": "Sequence", "pretokenizers": seq}, nil
+}

@@ -135,6 +135,15 @@ func TestGGUFTokenizerMatchesLlamaCpp(t *testing.T) {
 			}
 			t.Logf("%s (pre %s): %d of %d corpus texts tokenized identically by llama.cpp; %d differ only by llama.cpp's control-looking-token override, %d differ only where llama.cpp's WordPiece preprocessing differs from HF's (non-Latin scripts, words over 100 characters, control characters)",
 				c.name, pre, len(texts)-bad-eog-wpm, len(texts), eog, wpm)
+			if tok.Family() != FamilyByteLevelBPE {
+				return
+			}
+			// The same file read back by hift (LoadGGUF) tokenizes as llama.cpp does, overrides included.
+			back, err := LoadGGUF(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s read back from the GGUF: %d of %d corpus texts identical to llama.cpp", c.name, compareIDs(t, c.name+" from GGUF", back, texts, ref.Tokens), len(texts))
 		})
 	}
 }
@@ -169,7 +178,7 @@ func TestGGUFTokenizerRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			bad := 0
+			bad, eog := 0, 0
 			for _, s := range corpus {
 				if c.name == "qwen3" {
 					s = norm.NFC.String(s) // GGUF has no normalizer key (see TestGGUFTokenizerMatchesLlamaCpp)
@@ -178,6 +187,12 @@ func TestGGUFTokenizerRoundTrip(t *testing.T) {
 					a, _ := orig.Encode(s, special)
 					b, _ := back.Encode(s, special)
 					if !slices.Equal(a, b) {
+						// The GGUF read back tokenizes as llama.cpp, which makes vocabulary entries spelled like
+						// end-of-generation markers control tokens (TestGGUFTokenizerMatchesLlamaCpp).
+						if slices.ContainsFunc(b, func(id int) bool { return !slices.Contains(a, id) && llamaCppEOGText[tokenText(back, id)] }) {
+							eog++
+							continue
+						}
 						if bad < 3 {
 							t.Errorf("%q (special %v): original %v, from GGUF %v", s, special, a, b)
 						}
@@ -185,7 +200,7 @@ func TestGGUFTokenizerRoundTrip(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%s: %d of %d encodings equal after tokenizer.json → GGUF → tokenizer.json", c.name, 2*len(corpus)-bad, 2*len(corpus))
+			t.Logf("%s: %d of %d encodings equal after tokenizer.json → GGUF → tokenizer.json; %d differ only by llama.cpp's control-looking-token override", c.name, 2*len(corpus)-bad-eog, 2*len(corpus), eog)
 			g, err := gguf.Open(file)
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,193 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hift-go/hift/internal/validators"
+	"github.com/hift-go/hift/io/gguf"
+)
+
+// corpusTexts is the non-empty texts of testdata's tokenizer corpus.
+func corpusTexts(t *testing.T) []string {
+	t.Helper()
+	var corpus []string
+	readJSON(t, filepath.Join(fixtures(t), "corpus.json"), &corpus)
+	var texts []string
+	for _, s := range corpus {
+		if s != "" {
+			texts = append(texts, s)
+		}
+	}
+	return texts
+}
+
+func writeJSONFile(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "data.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// llamaCppTokenizeMany tokenizes texts with each GGUF vocabulary in node-llama-cpp (special tokens parsed, no
+// BOS/EOS); a file llama.cpp refuses fails the test.
+func llamaCppTokenizeMany(t *testing.T, files, texts []string) map[string][][]int {
+	t.Helper()
+	var ref struct {
+		Tokens map[string][][]int `json:"tokens"`
+		Errors map[string]string  `json:"errors"`
+	}
+	validators.Run(t, &ref, []string{"node-llama-cpp"}, "llama_tokenize_many.mjs", writeJSONFile(t, files), writeJSONFile(t, texts))
+	for f, e := range ref.Errors {
+		t.Errorf("llama.cpp cannot load %s: %s", filepath.Base(f), e)
+	}
+	return ref.Tokens
+}
+
+// compareIDs counts the texts tok encodes (no BOS/EOS) exactly as want says, reporting the first mismatches.
+func compareIDs(t *testing.T, label string, tok *Tokenizer, texts []string, want [][]int) int {
+	t.Helper()
+	same := 0
+	for i, s := range texts {
+		ids, err := tok.Encode(s, false)
+		if err != nil {
+			t.Fatalf("%s: %q: %v", label, s, err)
+		}
+		if i < len(want) && slices.Equal(ids, want[i]) {
+			same++
+		} else if i-same < 3 {
+			t.Errorf("%s: %q: llama.cpp %v, hift %v", label, s, want[i], ids)
+		}
+	}
+	return same
+}
+
+// TestLlamaCppPreTypes: for every pre type llama.cpp defines for byte-level BPE that hift splits (one
+// tokenizer.ggml.pre name per type; aliases share the type), the GPT-2 vocabulary relabelled with that pre type
+// tokenizes the corpus in hift (LoadGGUF) exactly as in llama.cpp (node-llama-cpp) with the same file. The
+// vocabulary is the same for all: what differs is llama.cpp's splitting (several regexes in sequence, its
+// category-collapsed std::regex, its hand-written GPT-2/LLaMA-3/Qwen2 splitters) and ignore_merges.
+func TestLlamaCppPreTypes(t *testing.T) {
+	base, err := Load(filepath.Join(fixtures(t), "gpt2", "tokenizer.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kvs, err := base.GGUFMetadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byType := map[string]string{}
+	for name, pt := range llamaPreTypes {
+		if name != "" && (byType[pt.name] == "" || name < byType[pt.name]) {
+			byType[pt.name] = name
+		}
+	}
+	var names []string
+	for _, n := range byType {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	dir := t.TempDir()
+	files := make([]string, len(names))
+	for i, pre := range names {
+		kv := slices.Clone(kvs)
+		for j := range kv {
+			if kv[j].Key == "tokenizer.ggml.pre" {
+				kv[j].Value = pre
+			}
+		}
+		files[i] = filepath.Join(dir, pre+".gguf")
+		if err := gguf.WriteFile(files[i], append(llamaArchKVs(), kv...), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	texts := corpusTexts(t)
+	ref := llamaCppTokenizeMany(t, files, texts)
+	for i, pre := range names {
+		tok, err := LoadGGUF(files[i])
+		if err != nil {
+			t.Errorf("pre %s: %v", pre, err)
+			continue
+		}
+		same := compareIDs(t, "pre "+pre, tok, texts, ref[files[i]])
+		t.Logf("pre %-24s (%s): %d of %d corpus texts identical to llama.cpp", pre, llamaPreTypes[pre].name, same, len(texts))
+	}
+}
+
+func llamaArchKVs() []gguf.KV {
+	return []gguf.KV{{Key: "general.architecture", Value: "llama"}, {Key: "general.name", Value: "vocab"},
+		{Key: "llama.context_length", Value: uint32(256)}, {Key: "llama.embedding_length", Value: uint32(256)},
+		{Key: "llama.block_count", Value: uint32(1)}, {Key: "llama.feed_forward_length", Value: uint32(512)},
+		{Key: "llama.attention.head_count", Value: uint32(4)}, {Key: "llama.rope.dimension_count", Value: uint32(64)},
+		{Key: "llama.attention.layer_norm_rms_epsilon", Value: float32(1e-6)}}
+}
+
+// TestGGUFPreTypeErrors: a pre type llama.cpp does not define, or one hift cannot split as llama.cpp does, is an
+// error naming it and the file.
+func TestGGUFPreTypeErrors(t *testing.T) {
+	for _, c := range []struct{ pre, want string }{
+		{"no-such-pre", `tokenizer.ggml.pre "no-such-pre" is not a pre-tokenizer type llama.cpp defines`},
+		{"kimi-k2", `tokenizer.ggml.pre "kimi-k2" is not supported`},
+		{"gemma4", `tokenizer.ggml.pre "gemma4" is not supported`},
+	} {
+		kv := map[string]any{"tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": c.pre,
+			"tokenizer.ggml.tokens": []any{"a", "b", "ab"}, "tokenizer.ggml.merges": []any{"a b"}}
+		_, err := TokenizerJSONFromGGUF(kv, "x.gguf")
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "x.gguf") {
+			t.Errorf("pre %q: error %v, want one containing %q and the file name", c.pre, err, c.want)
+		}
+	}
+}
+
+// readVocabTests reads llama.cpp's test-tokenizer-0 files: NAME.inp holds the texts separated by lines
+// "__ggml_vocab_test__", NAME.out one line of ids per text.
+func readVocabTests(t *testing.T, inp, out string) ([]string, [][]int) {
+	t.Helper()
+	rawIn, err := os.ReadFile(inp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawOut, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sep = "\n__ggml_vocab_test__\n"
+	var texts []string
+	for s := string(rawIn); s != ""; {
+		i := strings.Index(s, sep)
+		if i < 0 {
+			texts = append(texts, s)
+			break
+		}
+		texts = append(texts, s[:i])
+		s = s[i+len(sep):]
+	}
+	lines := strings.Split(strings.TrimRight(string(rawOut), "\n"), "\n")
+	if len(lines) != len(texts) {
+		t.Fatalf("%s has %d texts, %s %d lines", inp, len(texts), out, len(lines))
+	}
+	ids := make([][]int, len(lines))
+	for i, l := range lines {
+		ids[i] = []int{}
+		for _, f := range strings.Fields(l) {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				t.Fatalf("%s line %d: %v", out, i+1, err)
+			}
+			ids[i] = append(ids[i], n)
+		}
+	}
+	return texts, ids
+}
