@@ -34,9 +34,12 @@ func TokenizerConfigFromGGUF(kv map[string]any) map[string]any {
 }
 
 func spmWPMConfig(v *spmWPMVocab, tc map[string]any) map[string]any {
-	set := func(key string, id int, spell func(string) string) {
+	set := func(key string, id int) {
 		if id >= 0 && id < len(v.tokens) {
-			tc[key] = spell(v.tokens[id])
+			tc[key] = v.tokens[id]
+			if v.wpm {
+				tc[key] = v.wpmHFSpelling(id)
+			}
 		}
 	}
 	if v.wpm {
@@ -54,11 +57,10 @@ func spmWPMConfig(v *spmWPMVocab, tc map[string]any) map[string]any {
 			key string
 			id  int
 		}{{"cls_token", v.bos}, {"sep_token", v.sep}, {"unk_token", v.unk}, {"pad_token", v.pad}, {"mask_token", v.mask}} {
-			set(s.key, s.id, wpmUnphantom)
+			set(s.key, s.id)
 		}
 		return tc
 	}
-	same := func(s string) string { return s }
 	tc["tokenizer_class"] = "LlamaTokenizerFast"
 	tc["add_bos_token"], tc["add_eos_token"] = v.addBOS, v.addEOS
 	tc["legacy"] = true
@@ -67,7 +69,7 @@ func spmWPMConfig(v *spmWPMVocab, tc map[string]any) map[string]any {
 		key string
 		id  int
 	}{{"bos_token", v.bos}, {"eos_token", v.eos}, {"unk_token", v.unk}, {"pad_token", v.pad}} {
-		set(s.key, s.id, same)
+		set(s.key, s.id)
 	}
 	return tc
 }

@@ -50,6 +50,7 @@ func spmWPMCases(t *testing.T) []spmWPMCase {
 		}
 		cases = append(cases, spmWPMCase{name: c.name, file: vocabOnlyGGUF(t, tok)})
 	}
+	cases = append(cases, spmWPMSpecialsCases(t)...)
 	dir := spmWPMVocabDir(t)
 	for _, name := range []string{"llama-spm", "phi-3", "bert-bge"} {
 		gz := filepath.Join(dir, "ggml-vocab-"+name+".gguf.gz")
@@ -58,6 +59,57 @@ func spmWPMCases(t *testing.T) []spmWPMCase {
 			c.file = spmWPMGunzip(t, gz)
 		}
 		cases = append(cases, c)
+	}
+	return cases
+}
+
+// spmWPMSpecialsCases add tokens of each type to the exported LLaMA-2 and BERT vocabularies and name them
+// so that llama.cpp's per-model attribute rules apply: "Phi3" (every special token rstrip except <unk>, <s>,
+// <|endoftext|>; </s> rstrip) and "modern-bert" ([MASK] lstrip). "<|end|>" is user-defined in the file and
+// control-looking for llama.cpp.
+func spmWPMSpecialsCases(t *testing.T) []spmWPMCase {
+	t.Helper()
+	var cases []spmWPMCase
+	for _, c := range []struct {
+		name, path, general string
+		extra               []string
+		types               []int32
+		arch                []gguf.KV
+	}{
+		{"hift-llama2-phi3-specials", filepath.Join(fixtures(t), "llama2", "tokenizer.model.gz"), "Phi3 vocab",
+			[]string{"<|user|>", "<|end|>", "<|placeholder1|>", "<|assistant|>", "<|endoftext|>"}, []int32{3, 4, 4, 3, 3},
+			[]gguf.KV{{Key: "general.architecture", Value: "llama"}, {Key: "llama.context_length", Value: uint32(256)},
+				{Key: "llama.embedding_length", Value: uint32(256)}, {Key: "llama.block_count", Value: uint32(1)},
+				{Key: "llama.feed_forward_length", Value: uint32(512)}, {Key: "llama.attention.head_count", Value: uint32(4)},
+				{Key: "llama.rope.dimension_count", Value: uint32(64)}, {Key: "llama.attention.layer_norm_rms_epsilon", Value: float32(1e-6)}}},
+		{"hift-bert-modernbert-specials", filepath.Join(fixtures(t), "bert", "tokenizer.json.gz"), "modern-bert vocab",
+			[]string{"<special_user>", "▁newword"}, []int32{4, 1},
+			[]gguf.KV{{Key: "general.architecture", Value: "bert"}, {Key: "bert.context_length", Value: uint32(512)},
+				{Key: "bert.embedding_length", Value: uint32(256)}, {Key: "bert.block_count", Value: uint32(1)},
+				{Key: "bert.feed_forward_length", Value: uint32(512)}, {Key: "bert.attention.head_count", Value: uint32(4)},
+				{Key: "bert.attention.layer_norm_epsilon", Value: float32(1e-12)}, {Key: "bert.attention.causal", Value: false},
+				{Key: "tokenizer.ggml.token_type_count", Value: uint32(2)}}},
+	} {
+		tok, err := Load(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kvs, err := tok.GGUFMetadata()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, kv := range kvs {
+			switch x := kv.Value.(type) {
+			case []string:
+				kvs[i].Value = append(slices.Clone(x), c.extra...)
+			case []int32:
+				kvs[i].Value = append(slices.Clone(x), c.types...)
+			case []float32:
+				kvs[i].Value = append(slices.Clone(x), make([]float32, len(c.extra))...)
+			}
+		}
+		kvs = append(append(slices.Clone(c.arch), gguf.KV{Key: "general.name", Value: c.general}), kvs...)
+		cases = append(cases, spmWPMCase{name: c.name, file: writeVocabGGUF(t, kvs)})
 	}
 	return cases
 }
@@ -261,6 +313,9 @@ func spmWPMTexts(t *testing.T) []string {
 			texts = append(texts, s)
 		}
 	}
+	texts = append(texts, "<|user|>\nHello<|end|>\n<|assistant|>  Hi there<|end|>", "a<|placeholder1|> b <|placeholder1|>\t",
+		"  [MASK] is [MASK]  here <special_user> x [MASK]", "<s> x</s>  y <unk> z</s>", "[CLS] hello [SEP]  [PAD]",
+		" <|end|> \t<|user|>\t\n", "<|endoftext|> <|endoftext|>x", "newword newwords <special_user><special_user>")
 	for _, name := range []string{"llama-spm", "phi-3", "bert-bge"} {
 		base := filepath.Join(spmWPMVocabDir(t), "ggml-vocab-"+name+".gguf")
 		if _, err := os.Stat(base + ".inp"); err == nil {

@@ -68,6 +68,15 @@ func wpmUnphantom(s string) string {
 	return "##" + s
 }
 
+// wpmHFSpelling is the tokenizer.json spelling of a GGUF "bert" token: the GGUF text for the tokens llama.cpp
+// partitions out of the raw text (added tokens, matched as written), else wpmUnphantom's.
+func (v *spmWPMVocab) wpmHFSpelling(id int) string {
+	if v.attrs[id]&(lcAttrControl|lcAttrUserDefined|lcAttrUnknown) != 0 {
+		return v.tokens[id]
+	}
+	return wpmUnphantom(v.tokens[id])
+}
+
 // wpmTokenizerJSON is a BERT tokenizer.json over the un-phantomed vocabulary: BertNormalizer (lowercase and
 // strip_accents as the file's normalizer keys say, llama.cpp's defaults true), BertPreTokenizer, WordPiece
 // with "##" and no word-length limit (llama.cpp has none), [CLS] $A [SEP] (pair: $B:1 [SEP]:1), the WordPiece
@@ -75,8 +84,8 @@ func wpmUnphantom(s string) string {
 // (see gguf_wpm_llamacpp.go); the tests count those texts.
 func wpmTokenizerJSON(v *spmWPMVocab) (map[string]any, error) {
 	vocab := make(map[string]int, len(v.tokens))
-	for id, s := range v.tokens {
-		hf := wpmUnphantom(s)
+	for id := range v.tokens {
+		hf := v.wpmHFSpelling(id)
 		if old, dup := vocab[hf]; dup && old != id {
 			continue // two GGUF spellings of one WordPiece token: the first id keeps it
 		}
@@ -90,13 +99,13 @@ func wpmTokenizerJSON(v *spmWPMVocab) (map[string]any, error) {
 	}
 	return map[string]any{
 		"version": "1.0", "truncation": nil, "padding": nil,
-		"added_tokens": lcAddedTokens(v, wpmUnphantom),
+		"added_tokens": lcAddedTokens(v, func(s string) string { return s }),
 		"normalizer": map[string]any{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
 			"strip_accents": v.stripAccents, "lowercase": v.lowercase},
 		"pre_tokenizer":  map[string]any{"type": "BertPreTokenizer"},
 		"post_processor": lcTemplatePost(v, true, v.bos, true, v.sep, true),
 		"decoder":        map[string]any{"type": "WordPiece", "prefix": "##", "cleanup": true},
-		"model": map[string]any{"type": "WordPiece", "unk_token": wpmUnphantom(v.tokens[v.unk]),
+		"model": map[string]any{"type": "WordPiece", "unk_token": v.wpmHFSpelling(v.unk),
 			"continuing_subword_prefix": "##", "max_input_chars_per_word": 1 << 30, "vocab": vocab},
 	}, nil
 }
