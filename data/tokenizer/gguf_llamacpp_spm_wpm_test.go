@@ -206,26 +206,7 @@ func TestGGUFSPMWPMGoldens(t *testing.T) {
 		if c.golden == "" {
 			continue
 		}
-		t.Run(c.name, func(t *testing.T) {
-			if c.file == "" {
-				t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
-			}
-			tok, err := LoadGGUF(c.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			texts, want := spmWPMReadVocabTests(t, c.golden)
-			bad := 0
-			for i, s := range texts {
-				if got := spmWPMEncode(t, tok, s, false); !slices.Equal(got, want[i]) {
-					if bad < 5 {
-						t.Errorf("%q: llama.cpp's golden %v, hift %v", s, want[i], got)
-					}
-					bad++
-				}
-			}
-			t.Logf("%s: %d of %d llama.cpp goldens identical", c.name, len(texts)-bad, len(texts))
-		})
+		t.Run(c.name, func(t *testing.T) { checkSPMWPMGoldens(t, c) })
 	}
 }
 
@@ -235,57 +216,7 @@ func TestGGUFSPMWPMGoldens(t *testing.T) {
 func TestGGUFSPMWPMMatchesLlamaCpp(t *testing.T) {
 	texts := spmWPMTexts(t)
 	for _, c := range spmWPMCases(t) {
-		t.Run(c.name, func(t *testing.T) {
-			if c.file == "" {
-				t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
-			}
-			tok, err := LoadGGUF(c.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, mode := range []string{"special", "plain"} {
-				ref := spmWPMLlamaCpp(t, c.file, texts, mode)
-				bad := 0
-				for i, s := range texts {
-					var got []int
-					if mode == "special" {
-						if got, err = tok.Encode(s, false); err != nil {
-							t.Fatal(err)
-						}
-					} else {
-						got = spmWPMEncode(t, tok, s, false)
-					}
-					if !slices.Equal(got, ref[i]) {
-						if bad < 5 {
-							t.Errorf("%s %q: llama.cpp %v, hift %v", mode, s, ref[i], got)
-						}
-						bad++
-					}
-				}
-				t.Logf("%s (parse_special %v): %d of %d texts identical to llama.cpp", c.name, mode == "special", len(texts)-bad, len(texts))
-			}
-			// With add_special: BOS/EOS (SentencePiece) or [CLS] … [SEP] (WordPiece) as llama.cpp adds them.
-			v := spmWPMVocabOf(t, tok)
-			got, err := tok.Encode("Hello world", true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := spmWPMEncode(t, tok, "Hello world", true)
-			switch {
-			case v.wpm:
-				want = append(append([]int{v.bos}, want...), v.sep)
-			default:
-				if v.addBOS {
-					want = append([]int{v.bos}, want...)
-				}
-				if v.addEOS {
-					want = append(want, v.eos)
-				}
-			}
-			if !slices.Equal(got, want) {
-				t.Errorf("Encode(add special): %v, want %v", got, want)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { checkSPMWPMMatchesLlamaCpp(t, c, texts) })
 	}
 }
 
@@ -354,73 +285,7 @@ func spmWPMLlamaCpp(t *testing.T, file string, texts []string, mode string) [][]
 func TestGGUFSPMWPMImportedTokenizerJSON(t *testing.T) {
 	texts := spmWPMTexts(t)
 	for _, c := range spmWPMCases(t) {
-		t.Run(c.name, func(t *testing.T) {
-			if c.file == "" {
-				t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
-			}
-			g, err := gguf.Open(c.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tj, err := TokenizerJSONFromGGUF(g.KV, c.file)
-			g.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			tjPath := filepath.Join(t.TempDir(), "tokenizer.json")
-			if err := os.WriteFile(tjPath, tj, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cp := filepath.Join(t.TempDir(), "corpus.json")
-			js, _ := json.Marshal(texts)
-			if err := os.WriteFile(cp, js, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			var hf struct {
-				Cases []struct {
-					IDs        []int `json:"ids"`
-					IDsSpecial []int `json:"ids_special"`
-				} `json:"cases"`
-			}
-			validators.Run(t, &hf, []string{"tokenizers"}, "tok_ids.mjs", tjPath, cp)
-			ref := spmWPMLlamaCpp(t, c.file, texts, "special")
-			tok, err := LoadGGUF(c.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v := spmWPMVocabOf(t, tok)
-			bad, quirk := 0, 0
-			reasons := map[string]int{}
-			for i, s := range texts {
-				if slices.Equal(hf.Cases[i].IDs, ref[i]) {
-					continue
-				}
-				if v.wpm {
-					if r := wpmQuirk(s, v); r != "" {
-						quirk++
-						reasons[r]++
-						t.Logf("WordPiece quirk (%s) in %q: llama.cpp %v, HF %v", r, s, ref[i], hf.Cases[i].IDs)
-						continue
-					}
-				}
-				if bad < 5 {
-					t.Errorf("%q: llama.cpp %v, HF tokenizers on the imported tokenizer.json %v", s, ref[i], hf.Cases[i].IDs)
-				}
-				bad++
-			}
-			t.Logf("%s: HF tokenizers on the imported tokenizer.json gives llama.cpp's ids for %d of %d texts; %d differ only by llama.cpp's WPM preprocessing %v",
-				c.name, len(texts)-bad-quirk, len(texts), quirk, reasons)
-			// [CLS]/[SEP] or BOS/EOS from the post-processor, as hift's Encode(text, true) adds them.
-			for i, s := range texts[:20] {
-				got, err := tok.Encode(s, true)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(got, hf.Cases[i].IDsSpecial) && slices.Equal(hf.Cases[i].IDs, ref[i]) {
-					t.Errorf("%q with special tokens: HF %v, hift %v", s, hf.Cases[i].IDsSpecial, got)
-				}
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { checkSPMWPMImportedTokenizerJSON(t, c, texts) })
 	}
 }
 
@@ -461,76 +326,219 @@ func wpmQuirk(s string, v *spmWPMVocab) string {
 func TestGGUFSPMWPMImportRoundTrip(t *testing.T) {
 	texts := spmWPMTexts(t)
 	for _, c := range spmWPMCases(t) {
-		t.Run(c.name, func(t *testing.T) {
-			if c.file == "" {
-				t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+		t.Run(c.name, func(t *testing.T) { checkSPMWPMImportRoundTrip(t, c, texts) })
+	}
+}
+
+func checkSPMWPMGoldens(t *testing.T, c spmWPMCase) {
+	if c.file == "" {
+		t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+	}
+	tok, err := LoadGGUF(c.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts, want := spmWPMReadVocabTests(t, c.golden)
+	bad := 0
+	for i, s := range texts {
+		if got := spmWPMEncode(t, tok, s, false); !slices.Equal(got, want[i]) {
+			if bad < 5 {
+				t.Errorf("%q: llama.cpp's golden %v, hift %v", s, want[i], got)
 			}
-			g, err := gguf.Open(c.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tj, err := TokenizerJSONFromGGUF(g.KV, c.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc := TokenizerConfigFromGGUF(g.KV)
-			g.Close()
-			dir := t.TempDir()
-			tcJSON, _ := json.Marshal(tc)
-			if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), tcJSON, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			imported, err := Load(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			native, err := LoadGGUF(c.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v := spmWPMVocabOf(t, native)
-			bad, quirk := 0, 0
-			for _, s := range texts {
-				for _, special := range []bool{false, true} {
-					a, _ := native.Encode(s, special)
-					b, _ := imported.Encode(s, special)
-					if slices.Equal(a, b) {
-						continue
-					}
-					if v.wpm && wpmQuirk(s, v) != "" {
-						quirk++
-						continue
-					}
-					if bad < 5 {
-						t.Errorf("%q (special %v): llama.cpp's way %v, imported tokenizer.json %v", s, special, a, b)
-					}
-					bad++
+			bad++
+		}
+	}
+	t.Logf("%s: %d of %d llama.cpp goldens identical", c.name, len(texts)-bad, len(texts))
+}
+
+func checkSPMWPMMatchesLlamaCpp(t *testing.T, c spmWPMCase, texts []string) {
+	if c.file == "" {
+		t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+	}
+	tok, err := LoadGGUF(c.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"special", "plain"} {
+		ref := spmWPMLlamaCpp(t, c.file, texts, mode)
+		bad := 0
+		for i, s := range texts {
+			var got []int
+			if mode == "special" {
+				if got, err = tok.Encode(s, false); err != nil {
+					t.Fatal(err)
 				}
+			} else {
+				got = spmWPMEncode(t, tok, s, false)
 			}
-			t.Logf("%s: %d of %d encodings equal after GGUF → tokenizer.json + tokenizer_config.json → hift; %d differ by llama.cpp's WPM preprocessing",
-				c.name, 2*len(texts)-bad-quirk, 2*len(texts), quirk)
-			if want := map[bool]string{false: "LlamaTokenizerFast", true: "BertTokenizerFast"}[v.wpm]; tc["tokenizer_class"] != want {
-				t.Errorf("tokenizer_class %v, want %s", tc["tokenizer_class"], want)
+			if !slices.Equal(got, ref[i]) {
+				if bad < 5 {
+					t.Errorf("%s %q: llama.cpp %v, hift %v", mode, s, ref[i], got)
+				}
+				bad++
 			}
-			// Decoding the llama.cpp ids gives the text back (SentencePiece: exactly, up to the byte-fallback of
-			// invalid UTF-8; WordPiece: lowercased, spaces normalized), through either tokenizer.
-			s := "Hello world, this is a test."
-			ids, _ := native.Encode(s, true)
-			d1, err := native.Decode(ids, true)
-			if err != nil {
-				t.Fatal(err)
+		}
+		t.Logf("%s (parse_special %v): %d of %d texts identical to llama.cpp", c.name, mode == "special", len(texts)-bad, len(texts))
+	}
+	// With add_special: BOS/EOS (SentencePiece) or [CLS] … [SEP] (WordPiece) as llama.cpp adds them.
+	v := spmWPMVocabOf(t, tok)
+	got, err := tok.Encode("Hello world", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := spmWPMEncode(t, tok, "Hello world", true)
+	switch {
+	case v.wpm:
+		want = append(append([]int{v.bos}, want...), v.sep)
+	default:
+		if v.addBOS {
+			want = append([]int{v.bos}, want...)
+		}
+		if v.addEOS {
+			want = append(want, v.eos)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Encode(add special): %v, want %v", got, want)
+	}
+}
+
+func checkSPMWPMImportedTokenizerJSON(t *testing.T, c spmWPMCase, texts []string) {
+	if c.file == "" {
+		t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+	}
+	g, err := gguf.Open(c.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tj, err := TokenizerJSONFromGGUF(g.KV, c.file)
+	g.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tjPath := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(tjPath, tj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(t.TempDir(), "corpus.json")
+	js, _ := json.Marshal(texts)
+	if err := os.WriteFile(cp, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var hf struct {
+		Cases []struct {
+			IDs        []int `json:"ids"`
+			IDsSpecial []int `json:"ids_special"`
+		} `json:"cases"`
+	}
+	validators.Run(t, &hf, []string{"tokenizers"}, "tok_ids.mjs", tjPath, cp)
+	ref := spmWPMLlamaCpp(t, c.file, texts, "special")
+	tok, err := LoadGGUF(c.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := spmWPMVocabOf(t, tok)
+	bad, quirk := 0, 0
+	reasons := map[string]int{}
+	for i, s := range texts {
+		if slices.Equal(hf.Cases[i].IDs, ref[i]) {
+			continue
+		}
+		if v.wpm {
+			if r := wpmQuirk(s, v); r != "" {
+				quirk++
+				reasons[r]++
+				t.Logf("WordPiece quirk (%s) in %q: llama.cpp %v, HF %v", r, s, ref[i], hf.Cases[i].IDs)
+				continue
 			}
-			d2, _ := imported.Decode(ids, true)
-			want := s
-			if v.wpm {
-				want = "hello world, this is a test."
+		}
+		if bad < 5 {
+			t.Errorf("%q: llama.cpp %v, HF tokenizers on the imported tokenizer.json %v", s, ref[i], hf.Cases[i].IDs)
+		}
+		bad++
+	}
+	t.Logf("%s: HF tokenizers on the imported tokenizer.json gives llama.cpp's ids for %d of %d texts; %d differ only by llama.cpp's WPM preprocessing %v",
+		c.name, len(texts)-bad-quirk, len(texts), quirk, reasons)
+	// [CLS]/[SEP] or BOS/EOS from the post-processor, as hift's Encode(text, true) adds them.
+	for i, s := range texts[:20] {
+		got, err := tok.Encode(s, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, hf.Cases[i].IDsSpecial) && slices.Equal(hf.Cases[i].IDs, ref[i]) {
+			t.Errorf("%q with special tokens: HF %v, hift %v", s, hf.Cases[i].IDsSpecial, got)
+		}
+	}
+}
+
+func checkSPMWPMImportRoundTrip(t *testing.T, c spmWPMCase, texts []string) {
+	if c.file == "" {
+		t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+	}
+	g, err := gguf.Open(c.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tj, err := TokenizerJSONFromGGUF(g.KV, c.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := TokenizerConfigFromGGUF(g.KV)
+	g.Close()
+	dir := t.TempDir()
+	tcJSON, _ := json.Marshal(tc)
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), tcJSON, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	imported, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	native, err := LoadGGUF(c.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := spmWPMVocabOf(t, native)
+	bad, quirk := 0, 0
+	for _, s := range texts {
+		for _, special := range []bool{false, true} {
+			a, _ := native.Encode(s, special)
+			b, _ := imported.Encode(s, special)
+			if slices.Equal(a, b) {
+				continue
 			}
-			if d1 != want || d2 != want {
-				t.Errorf("decode %v: LoadGGUF %q, imported %q, want %q", ids, d1, d2, want)
+			if v.wpm && wpmQuirk(s, v) != "" {
+				quirk++
+				continue
 			}
-		})
+			if bad < 5 {
+				t.Errorf("%q (special %v): llama.cpp's way %v, imported tokenizer.json %v", s, special, a, b)
+			}
+			bad++
+		}
+	}
+	t.Logf("%s: %d of %d encodings equal after GGUF → tokenizer.json + tokenizer_config.json → hift; %d differ by llama.cpp's WPM preprocessing",
+		c.name, 2*len(texts)-bad-quirk, 2*len(texts), quirk)
+	if want := map[bool]string{false: "LlamaTokenizerFast", true: "BertTokenizerFast"}[v.wpm]; tc["tokenizer_class"] != want {
+		t.Errorf("tokenizer_class %v, want %s", tc["tokenizer_class"], want)
+	}
+	// Decoding the llama.cpp ids gives the text back (SentencePiece: exactly, up to the byte-fallback of
+	// invalid UTF-8; WordPiece: lowercased, spaces normalized), through either tokenizer.
+	s := "Hello world, this is a test."
+	ids, _ := native.Encode(s, true)
+	d1, err := native.Decode(ids, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, _ := imported.Decode(ids, true)
+	want := s
+	if v.wpm {
+		want = "hello world, this is a test."
+	}
+	if d1 != want || d2 != want {
+		t.Errorf("decode %v: LoadGGUF %q, imported %q, want %q", ids, d1, d2, want)
 	}
 }
