@@ -542,3 +542,66 @@ func checkSPMWPMImportRoundTrip(t *testing.T, c spmWPMCase, texts []string) {
 		t.Errorf("decode %v: LoadGGUF %q, imported %q, want %q", ids, d1, d2, want)
 	}
 }
+
+// TestGGUFSPMWPMBadInput: malformed "llama"/"bert" vocabularies are refused with an error naming the file and
+// the problem; a SentencePiece vocabulary without byte pieces fails to encode an unknown character (as
+// llama.cpp does) with an error instead of a panic.
+func TestGGUFSPMWPMBadInput(t *testing.T) {
+	toks := func(s ...string) []any {
+		out := make([]any, len(s))
+		for i, x := range s {
+			out[i] = x
+		}
+		return out
+	}
+	small := toks("<unk>", "<s>", "</s>", "▁", "a", "▁a")
+	for _, c := range []struct {
+		name string
+		kv   map[string]any
+		wpm  bool
+		want string
+	}{
+		{"no tokens", map[string]any{"tokenizer.ggml.model": "llama"}, false, "no tokenizer.ggml.tokens"},
+		{"short scores", map[string]any{"tokenizer.ggml.tokens": small, "tokenizer.ggml.scores": []any{float32(0)}}, false, "1 tokenizer.ggml.scores for 6 tokens"},
+		{"token type not int32", map[string]any{"tokenizer.ggml.tokens": small, "tokenizer.ggml.token_type": []any{uint8(1), uint8(1), uint8(1), uint8(1), uint8(1), uint8(1)}}, false, "token_type[0] is uint8"},
+		{"token not a string", map[string]any{"tokenizer.ggml.tokens": []any{"a", int32(3)}}, false, "tokens[1] is int32"},
+		{"add_bos without bos", map[string]any{"tokenizer.ggml.tokens": toks("a")}, false, "add_bos_token is true but there is no BOS token"},
+		{"bert without unk", map[string]any{"tokenizer.ggml.tokens": toks("[PAD]", "▁a")}, true, "unknown token"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			load, build := loadGGUFSPM, tokenizerJSONFromGGUFSPM
+			if c.wpm {
+				load, build = loadGGUFWPM, tokenizerJSONFromGGUFWPM
+			}
+			_, err := load(c.kv, "bad.gguf")
+			if err == nil || !strings.Contains(err.Error(), "bad.gguf") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("LoadGGUF: error %v, want one naming bad.gguf and %q", err, c.want)
+			}
+			if _, err := build(c.kv, "bad.gguf"); err == nil || !strings.Contains(err.Error(), "bad.gguf") {
+				t.Errorf("TokenizerJSONFromGGUF: error %v, want one naming bad.gguf", err)
+			}
+		})
+	}
+	tok, err := loadGGUFSPM(map[string]any{"tokenizer.ggml.tokens": small, "tokenizer.ggml.model": "llama"}, "nobytes.gguf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := tok.Encode("a a", false); err != nil || !slices.Equal(ids, []int{5, 5}) {
+		t.Errorf("Encode(\"a a\") = %v, %v; want [5 5]", ids, err)
+	}
+	if _, err := tok.Encode("ab", false); err == nil || !strings.Contains(err.Error(), "<0x62>") {
+		t.Errorf("Encode of a character with no piece and no byte piece: error %v, want one naming <0x62>", err)
+	}
+	// Arbitrary input (invalid UTF-8, NULs, lone continuation bytes) never panics.
+	for _, c := range spmWPMCases(t)[:3] {
+		tok, err := LoadGGUF(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"\xff\xfe", "a\x00b", "\x80\x80", "é\xe9", strings.Repeat("ab ", 2000), "\u0085\u200d\U0010FFFF"} {
+			if _, err := tok.Encode(s, true); err != nil {
+				t.Errorf("%s: Encode(%q): %v", c.name, s, err)
+			}
+		}
+	}
+}

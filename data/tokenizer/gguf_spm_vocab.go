@@ -192,6 +192,12 @@ func newSPMWPMVocab(kv map[string]any, path string, wpm bool) (*spmWPMVocab, err
 	v.addSep = lcKVBool(kv, "tokenizer.ggml.add_sep_token", v.addSep)
 	v.lowercase = lcKVBool(kv, "tokenizer.ggml.normalizer.lowercase", true)
 	v.stripAccents = lcKVBool(kv, "tokenizer.ggml.normalizer.strip_accents", v.lowercase)
+	if wpm && v.unk < 0 {
+		return nil, fmt.Errorf("tokenizer: %s: a WordPiece (bert) vocabulary needs an unknown token (tokenizer.ggml.unknown_token_id, default 100)", path)
+	}
+	if wpm && (v.bos < 0 || v.sep < 0) {
+		return nil, fmt.Errorf("tokenizer: %s: a WordPiece (bert) vocabulary needs [CLS] and [SEP] (tokenizer.ggml.bos_token_id and seperator_token_id, defaults 101 and 102)", path)
+	}
 	if v.addBOS && v.bos < 0 {
 		return nil, fmt.Errorf("tokenizer: %s: add_bos_token is true but there is no BOS token", path)
 	}
