@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Value types of metadata.
@@ -43,8 +44,10 @@ type KV struct {
 }
 
 // Tensor is one tensor: HF-order shape (slowest axis first) and raw little-endian data of Type. When Data is
-// nil, Encode produces it while the file is written, one tensor at a time, so a writer never holds more than
-// one encoded tensor (how quantized exports stream).
+// nil, Encode produces it while the file is written: WriteFile runs the Encode of the next tensor (on another
+// goroutine, so Encode must be safe to run beside another tensor's) while it writes the current one, and
+// holds at most encodeWindow encoded tensors (how quantized exports stream: reading and converting one
+// tensor overlaps quantizing and writing the one before).
 type Tensor struct {
 	Name   string
 	Type   uint32
@@ -114,10 +117,12 @@ func WriteFile(path string, kvs []KV, tensors []Tensor) (err error) {
 		w.u64(offsets[i])
 	}
 	w.pad()
+	ahead := encodeAhead(tensors, encodeWindow)
+	defer ahead.stop()
 	for i, t := range tensors {
 		data := t.Data
 		if data == nil {
-			if data, err = t.Encode(); err != nil {
+			if data, err = ahead.result(i); err != nil {
 				return fmt.Errorf("gguf: %s: tensor %q: %w", path, t.Name, err)
 			}
 			if uint64(len(data)) != sizes[i] {
@@ -126,6 +131,7 @@ func WriteFile(path string, kvs []KV, tensors []Tensor) (err error) {
 		}
 		w.bytes(data)
 		w.pad()
+		ahead.done(i)
 	}
 	if w.err != nil {
 		return fmt.Errorf("gguf: %s: %w", path, w.err)
@@ -213,4 +219,68 @@ func (w *writer) value(v any) error {
 		return fmt.Errorf("unsupported value type %T", v)
 	}
 	return nil
+}
+
+// encodeWindow is how many tensors WriteFile encodes ahead of the writer (the one being written included).
+const encodeWindow = 2
+
+// pipeline runs Encode for the tensors without Data in file order, at most window of them started and not
+// yet written; result(i) waits for tensor i, done(i) says it was written. stop waits for every Encode
+// started, so none runs after WriteFile returns (the caller may close the checkpoint Encode reads).
+type pipeline struct {
+	res  []chan encoded
+	slot chan struct{}
+	quit chan struct{}
+	wg   sync.WaitGroup
+}
+
+type encoded struct {
+	data []byte
+	err  error
+}
+
+func encodeAhead(tensors []Tensor, window int) *pipeline {
+	p := &pipeline{res: make([]chan encoded, len(tensors)), slot: make(chan struct{}, window), quit: make(chan struct{})}
+	for i, t := range tensors {
+		if t.Data == nil {
+			p.res[i] = make(chan encoded, 1)
+		}
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for i, t := range tensors {
+			if t.Data != nil {
+				continue
+			}
+			select {
+			case p.slot <- struct{}{}:
+			case <-p.quit:
+				return
+			}
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				data, err := t.Encode()
+				p.res[i] <- encoded{data, err}
+			}()
+		}
+	}()
+	return p
+}
+
+func (p *pipeline) result(i int) ([]byte, error) {
+	r := <-p.res[i]
+	return r.data, r.err
+}
+
+func (p *pipeline) done(i int) {
+	if p.res[i] != nil {
+		<-p.slot
+	}
+}
+
+func (p *pipeline) stop() {
+	close(p.quit)
+	p.wg.Wait()
 }

@@ -100,7 +100,11 @@ func Quantize(t uint32, vals []float32, rowLen int) ([]byte, error) {
 	parallelRows(rows, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			x := vals[r*rowLen : (r+1)*rowLen]
-			for _, v := range x {
+			if rowInRange(x, t == TypeF16) {
+				enc(x, out[r*rowBytes:(r+1)*rowBytes])
+				continue
+			}
+			for _, v := range x { // find the value to name
 				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 					bad.Do(func() { badErr = fmt.Errorf("row %d holds a non-finite value (%v)", r, v) })
 					return
@@ -117,6 +121,25 @@ func Quantize(t uint32, vals []float32, rowLen int) ([]byte, error) {
 		return nil, badErr
 	}
 	return out, nil
+}
+
+// rowInRange reports whether every value of x is finite (and, for f16, of magnitude below 65520, which
+// rounds to ±Inf): one pass over the bits, the largest magnitude's bits compared once.
+func rowInRange(x []float32, f16 bool) bool {
+	var m0, m1 uint32
+	i := 0
+	for ; i+1 < len(x); i += 2 {
+		m0 = max(m0, math.Float32bits(x[i])&0x7fffffff)
+		m1 = max(m1, math.Float32bits(x[i+1])&0x7fffffff)
+	}
+	if i < len(x) {
+		m0 = max(m0, math.Float32bits(x[i])&0x7fffffff)
+	}
+	m := max(m0, m1)
+	if f16 {
+		return m < math.Float32bits(65520)
+	}
+	return m < 0x7f800000
 }
 
 // Dequantize decodes n elements of tensor type t from data (rows in parallel for block types).
@@ -243,19 +266,25 @@ func nearestInt(f float32) int {
 
 func quantQ8_0(x []float32, y []byte) {
 	for b := 0; b < len(x)/32; b++ {
-		xb, yb := x[32*b:32*b+32], y[34*b:34*b+34]
-		var amax float32
-		for _, v := range xb {
-			amax = max(amax, abs32(v))
+		xb, yb := (*[32]float32)(x[32*b:32*b+32]), (*[34]byte)(y[34*b:34*b+34])
+		var a0, a1 float32 // two chains; max is exact in any order
+		for j := 0; j < 32; j += 2 {
+			if v := abs32(xb[j]); v > a0 {
+				a0 = v
+			}
+			if v := abs32(xb[j+1]); v > a1 {
+				a1 = v
+			}
 		}
+		amax := max(a0, a1)
 		d := amax / 127
 		var id float32
 		if d != 0 {
 			id = 1 / d
 		}
-		putU16(yb, toF16(d))
+		putU16(yb[:], toF16(d))
 		for j, v := range xb {
-			yb[2+j] = byte(int8(roundAway(v * id)))
+			yb[2+j] = byte(roundAwayInt(float32(v * id)))
 		}
 	}
 }
@@ -409,7 +438,12 @@ func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) 
 // truncF is C's float→int conversion (toward zero).
 func truncF(v float32) int { return int(v) }
 
-// roundAway is C's roundf (half away from zero).
-func roundAway(v float32) float32 { return float32(math.Round(float64(v))) }
+// roundAwayInt is C's (int)roundf(v), half away from zero: v plus the float just below ½ with v's sign,
+// truncated. Checked against math.Round for every float32 of magnitude below 128 (Q8_0's range, where the
+// low byte also matches on the ±127.5 wrap); the sum cannot carry a wrong value over an integer because
+// the addend is below ½ and a tie in the sum rounds to the even (integral) neighbour.
+func roundAwayInt(v float32) int32 {
+	return int32(v + math.Float32frombits(0x3effffff|math.Float32bits(v)&0x80000000))
+}
 
 func sqrt32(v float32) float32 { return float32(math.Sqrt(float64(v))) }

@@ -9,13 +9,14 @@ const qkK = 256
 const groupMaxEps = 1e-15
 
 // makeQKX2 fits x ≈ scale·L + min (L in [0, nmax]) by a weighted search over nstep+1 scales
-// (ggml's make_qkx2_quants); it returns scale and -min.
-func makeQKX2(nmax int, x, weights []float32, L, laux []uint8, rmin, rdelta float32, nstep int) (float32, float32) {
-	n := len(x)
+// (ggml's make_qkx2_quants); it returns scale and -min. Tuned, same float32 operations in the same order:
+// x-min is computed once, a trial scale whose levels equal the previous trial's is skipped (equal levels give
+// equal sums, so it cannot beat the best already kept), and fixed-size arrays drop the bounds checks.
+func makeQKX2(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelta float32, nstep int) (float32, float32) {
 	lo, hi := x[0], x[0]
 	sumW := weights[0]
 	sumX := float32(sumW * x[0])
-	for i := 1; i < n; i++ {
+	for i := 1; i < 32; i++ {
 		lo, hi = min(lo, x[i]), max(hi, x[i])
 		w := weights[i]
 		sumW += w
@@ -25,31 +26,47 @@ func makeQKX2(nmax int, x, weights []float32, L, laux []uint8, rmin, rdelta floa
 		lo = 0
 	}
 	if hi == lo {
-		for i := range L[:n] {
-			L[i] = 0
-		}
+		*L = [32]uint8{}
 		return 0, -lo
+	}
+	var xm [32]float32
+	for i, v := range x {
+		xm[i] = v - lo
 	}
 	fn := float32(nmax)
 	iscale := fn / (hi - lo)
 	scale := 1 / iscale
 	var best float32
-	for i := range n {
-		l := max(0, min(nmax, nearestInt(iscale*(x[i]-lo))))
+	for i := range 32 {
+		l := max(0, min(nmax, nearestInt(iscale*xm[i])))
 		L[i] = uint8(l)
 		diff := float32(scale*float32(l)) + lo - x[i]
 		best += float32(weights[i] * float32(diff*diff))
 	}
+	var lv [32]int
+	var lf [32]float32
+	for i := range lv {
+		lv[i] = -1
+	}
 	for is := 0; is <= nstep; is++ {
 		iscale = (rmin + float32(rdelta*float32(is)) + fn) / (hi - lo)
+		change := 0
+		for i := range 32 {
+			l := max(0, min(nmax, nearestInt(iscale*xm[i])))
+			change |= l ^ lv[i]
+			lv[i] = l
+		}
+		if change == 0 {
+			continue
+		}
 		var sumL, sumL2, sumXL float32
-		for i := range n {
-			l := max(0, min(nmax, nearestInt(iscale*(x[i]-lo))))
-			laux[i] = uint8(l)
-			w, fl := weights[i], float32(l)
-			sumL += float32(w * fl)
-			sumL2 += float32(w * fl * fl)
-			sumXL += float32(w * fl * x[i])
+		for i := range 32 {
+			fl := float32(lv[i])
+			lf[i] = fl
+			wl := float32(weights[i] * fl)
+			sumL += wl
+			sumL2 += float32(wl * fl)
+			sumXL += float32(wl * x[i])
 		}
 		D := float32(sumW*sumL2) - float32(sumL*sumL)
 		if D > 0 {
@@ -60,13 +77,18 @@ func makeQKX2(nmax int, x, weights []float32, L, laux []uint8, rmin, rdelta floa
 				thisScale = sumXL / sumL2
 			}
 			var cur float32
-			for i := range n {
-				diff := float32(thisScale*float32(laux[i])) + thisMin - x[i]
+			for i := range 32 {
+				diff := float32(thisScale*lf[i]) + thisMin - x[i]
 				cur += float32(weights[i] * float32(diff*diff))
 			}
 			if cur < best {
-				copy(L[:n], laux[:n])
+				for i := range 32 {
+					L[i] = uint8(lv[i])
+				}
 				best, scale, lo = cur, thisScale, thisMin
+				for i, v := range x { // the next trials measure from the new min, as ggml's do
+					xm[i] = v - lo
+				}
 			}
 		}
 	}
@@ -74,9 +96,10 @@ func makeQKX2(nmax int, x, weights []float32, L, laux []uint8, rmin, rdelta floa
 }
 
 // makeQX fits x ≈ scale·(L-nmax) symmetric, weights x², with the ±0.9 scale search (ggml's make_qx_quants,
-// rmse_type 1, no importance weights).
-func makeQX(nmax int, x []float32, L []int8) float32 {
-	n := len(x)
+// rmse_type 1, no importance weights). The 18 trial scales do not depend on one another's outcome, so with
+// vec their sums come from qxSumsAVX2 (eight trials per AVX2 instruction, each lane doing the scalar code's
+// float32 operations in the same order) and only the accept/reject pass runs trial by trial.
+func makeQX(nmax int, x *[16]float32, L *[16]int8, vec bool) float32 {
 	var mx, amax float32
 	for _, v := range x {
 		if a := abs32(v); a > amax {
@@ -84,42 +107,55 @@ func makeQX(nmax int, x []float32, L []int8) float32 {
 		}
 	}
 	if amax < groupMaxEps {
-		for i := range L[:n] {
-			L[i] = 0
-		}
+		*L = [16]int8{}
 		return 0
+	}
+	var w, wx [16]float32 // the weight x² and x²·x, rounded as ggml's w*x[i]*l rounds them
+	for i, v := range x {
+		w[i] = v * v
+		wx[i] = w[i] * v
 	}
 	fn := float32(nmax)
 	iscale := -fn / mx
 	var sumLX, sumL2 float32
-	for i := range n {
+	for i := range 16 {
 		l := max(-nmax, min(nmax-1, nearestInt(iscale*x[i])))
 		L[i] = int8(l + nmax)
-		w, fl := x[i]*x[i], float32(l)
-		sumLX += float32(w * x[i] * fl)
-		sumL2 += float32(w * fl * fl)
+		fl := float32(l)
+		sumLX += float32(wx[i] * fl)
+		sumL2 += float32(float32(w[i]*fl) * fl)
 	}
 	var scale float32
 	if sumL2 != 0 {
 		scale = sumLX / sumL2
 	}
 	best := scale * sumLX
-	for is := -9; is <= 9; is++ {
-		if is == 0 {
-			continue
+	var isc, sLX, sL2 [24]float32
+	for k := range 18 {
+		is := k - 9
+		if is >= 0 {
+			is++
 		}
-		iscale = -(fn + float32(0.1*float32(is))) / mx
-		sumLX, sumL2 = 0, 0
-		for i := range n {
-			l := max(-nmax, min(nmax-1, nearestInt(iscale*x[i])))
-			w, fl := x[i]*x[i], float32(l)
-			sumLX += float32(w * x[i] * fl)
-			sumL2 += float32(w * fl * fl)
+		isc[k] = -(fn + float32(0.1*float32(is))) / mx
+	}
+	if vec {
+		qxSumsAVX2(x, &w, &wx, &isc, &sLX, &sL2, nmax)
+	} else {
+		for k := range 18 {
+			sumLX, sumL2 = 0, 0
+			for i := range 16 {
+				fl := float32(max(-nmax, min(nmax-1, nearestInt(isc[k]*x[i]))))
+				sumLX += float32(wx[i] * fl)
+				sumL2 += float32(float32(w[i]*fl) * fl)
+			}
+			sLX[k], sL2[k] = sumLX, sumL2
 		}
+	}
+	for k := range 18 {
+		sumLX, sumL2 = sLX[k], sL2[k]
 		if sumL2 > 0 && sumLX*sumLX > best*sumL2 {
-			for i := range n {
-				l := nearestInt(iscale * x[i])
-				L[i] = int8(nmax + max(-nmax, min(nmax-1, l)))
+			for i := range 16 {
+				L[i] = int8(nmax + max(-nmax, min(nmax-1, nearestInt(isc[k]*x[i]))))
 			}
 			scale = sumLX / sumL2
 			best = scale * sumLX
@@ -153,7 +189,6 @@ func scaleMinK4(j int, q []byte) (uint8, uint8) {
 // quantK45 is the shared body of Q4_K (nmax 15) and Q5_K (nmax 31): per 32-element group a weighted
 // scale/min fit, 6-bit scales and mins against fp16 super-scales, then the final levels in L.
 func quantK45(x []float32, y []byte, nmax int, rmin float32, nstep int, L *[qkK]uint8) {
-	var laux [32]uint8
 	var weights [32]float32
 	var scales, mins [8]float32
 	var maxScale, maxMin float32
@@ -167,7 +202,7 @@ func quantK45(x []float32, y []byte, nmax int, rmin float32, nstep int, L *[qkK]
 		for l, v := range xs {
 			weights[l] = avX + abs32(v)
 		}
-		scales[j], mins[j] = makeQKX2(nmax, xs, weights[:], L[32*j:32*j+32], laux[:], rmin, 0.1, nstep)
+		scales[j], mins[j] = makeQKX2(nmax, (*[32]float32)(xs), &weights, (*[32]uint8)(L[32*j:32*j+32]), rmin, 0.1, nstep)
 		maxScale = max(maxScale, scales[j])
 		maxMin = max(maxMin, mins[j])
 	}
@@ -294,14 +329,17 @@ func dequantQ5K(y []byte, x []float32) {
 }
 
 // Q6_K block: 128 bytes low nibbles, 64 bytes high 2-bit pairs, 16 int8 scales, fp16 d.
-func quantQ6K(x []float32, y []byte) {
+func quantQ6K(x []float32, y []byte) { quantQ6KWith(x, y, hasAVX2) }
+
+// quantQ6KWith is quantQ6K with the AVX2 search (vec) or the portable one; the bytes are the same.
+func quantQ6KWith(x []float32, y []byte, vec bool) {
 	var L [qkK]int8
 	var scales [16]float32
 	for b := 0; b < len(x)/qkK; b++ {
 		xb, yb := x[qkK*b:qkK*(b+1)], y[210*b:210*(b+1)]
 		var maxScale, maxAbs float32
 		for ib := range 16 {
-			s := makeQX(32, xb[16*ib:16*ib+16], L[16*ib:16*ib+16])
+			s := makeQX(32, (*[16]float32)(xb[16*ib:16*ib+16]), (*[16]int8)(L[16*ib:16*ib+16]), vec)
 			scales[ib] = s
 			if a := abs32(s); a > maxAbs {
 				maxAbs, maxScale = a, s

@@ -20,6 +20,11 @@ var refEncoders = map[uint32]func(x []float32, y []byte){
 	TypeQ6_K: refQuantQ6K,
 }
 
+// portableEncoders are the encoders that have an AVX2 path, run on their portable Go path.
+var portableEncoders = map[uint32]func(x []float32, y []byte){
+	TypeQ6_K: func(x []float32, y []byte) { quantQ6KWith(x, y, false) },
+}
+
 // hardRows builds rows of rowLen values meant to reach every branch of the encoders: Gaussian weights with
 // outliers, uniform values, constant and all-zero blocks, blocks with one non-zero value, all-positive and
 // all-negative blocks (the min > 0 clamp of the K-quant fit), tiny and subnormal values (the 1e-15 group
@@ -108,6 +113,15 @@ func TestQuantizeMatchesFrozenReference(t *testing.T) {
 		want := make([]byte, rows*rowBytes)
 		for r := range rows {
 			refEncoders[typ](x[r*rowLen:(r+1)*rowLen], want[r*rowBytes:(r+1)*rowBytes])
+		}
+		if enc, ok := portableEncoders[typ]; ok { // the portable path gives the same bytes too
+			port := make([]byte, len(want))
+			for r := range rows {
+				enc(x[r*rowLen:(r+1)*rowLen], port[r*rowBytes:(r+1)*rowBytes])
+			}
+			if !bytes.Equal(port, want) {
+				t.Errorf("%s: the portable encoder differs from the reference", ti.name)
+			}
 		}
 		bad := 0
 		for r := range rows {
