@@ -101,6 +101,8 @@ func Activation(name string, x *Node) *Node {
 		// tanh form: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
 		inner := MulScalar(Add(x, MulScalar(Mul(x, Square(x)), 0.044715)), math.Sqrt(2/math.Pi))
 		return Mul(MulScalar(x, 0.5), OnePlus(Tanh(inner)))
+	case actGGMLGELU: // tests only (gelu_emulation.go)
+		return ggmlGELU(x)
 	case "relu":
 		return Max(x, ZerosLike(x))
 	case "tanh":

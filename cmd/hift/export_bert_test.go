@@ -19,8 +19,11 @@ import (
 // TestExportGGUFEncoderEmbeddings: a BERT (WordPiece vocabulary) and a RoBERTa (BPE) sequence classifier,
 // exported with --embeddings-only, load in llama.cpp as its bert embedding model and give hift's last hidden
 // state: the last token's vector (pooling none) and the mean over tokens (pooling mean). Without the flag
-// the export is refused (the task head would be dropped). Bound 3e-3, as for the other GELU models
-// (export_arch_test.go): ggml's CPU GELU goes through an fp16 table.
+// the export is refused (the task head would be dropped). Bound 1.5e-3 (measured 7.3e-4 BERT, 8.2e-4
+// RoBERTa): llama.cpp's bert graph computes ggml's CPU GELU, the tanh approximation through a float16 table,
+// where HF's BERT uses the erf GELU in float32; graph's TestGGUFGELUEmulation shows that with that kernel
+// emulated hift agrees with llama.cpp to 3e-5. (llama_embed.mjs turns flash attention off: on, llama.cpp
+// casts an encoder's K and V to float16 and the difference was 1.4e-3.)
 func TestExportGGUFEncoderEmbeddings(t *testing.T) {
 	bertTok := filepath.Join(t.TempDir(), "tokenizer.json")
 	gunzip(t, repoPath("testdata", "tokenizers", "bert", "tokenizer.json.gz"), bertTok)
@@ -85,8 +88,8 @@ func TestExportGGUFEncoderEmbeddings(t *testing.T) {
 					maxAbs = math.Max(maxAbs, math.Abs(got[d]-want[i][d]))
 				}
 				t.Logf("%s, pooling %s: llama.cpp vs hift embedding over %d tokens: max |Δ| %.3g", c.name, pooling, T, maxAbs)
-				if maxAbs > 3e-3 {
-					t.Errorf("%s, pooling %s: llama.cpp embedding differs from hift's last hidden state by %g (> 3e-3)", c.name, pooling, maxAbs)
+				if maxAbs > 1.5e-3 {
+					t.Errorf("%s, pooling %s: llama.cpp embedding differs from hift's last hidden state by %g (> 1.5e-3)", c.name, pooling, maxAbs)
 				}
 			}
 		})
