@@ -13,3 +13,16 @@ var hasAVX2 = cpu.X86.HasAVX2
 //
 //go:noescape
 func qxSumsAVX2(x, w, wx *[16]float32, isc, sLX, sL2 *[24]float32, nmax int)
+
+// qkxSumsAVX2 computes makeQKX2's sums for 8 trial scales isc at once: for lane k, with
+// l = clamp(nearestInt(isc[k]·xm[i]), 0, nmax) and wl = w[i]·l, sums[k] = Σ wl, sums[8+k] = Σ wl·l,
+// sums[16+k] = Σ wl·x[i], in element order with the scalar code's roundings. Implemented in quant_amd64.s.
+//
+//go:noescape
+func qkxSumsAVX2(xm, x, w *[32]float32, isc *[8]float32, sums *[24]float32, nmax int)
+
+// qkxErrAVX2 computes makeQKX2's weighted error of 8 trials at once: cur[k] = Σ w[i]·(diff·diff) with
+// diff = (scale[k]·l + min[k]) - x[i], l as in qkxSumsAVX2. Implemented in quant_amd64.s.
+//
+//go:noescape
+func qkxErrAVX2(xm, x, w *[32]float32, isc, scale, min, cur *[8]float32, nmax int)

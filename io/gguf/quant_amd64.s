@@ -62,3 +62,98 @@ elem:
 	JNZ vec
 	VZEROUPPER
 	RET
+
+// broadcast constants of nearestInt (1.5·2²³, mantissa mask, 2²²), the clamp bounds 0 and nmax (from AX)
+#define QKX_CONSTS \
+	MOVL $0x4b400000, CX \
+	MOVQ CX, X0 \
+	VPBROADCASTD X0, Y10 \
+	MOVL $0x7fffff, CX \
+	MOVQ CX, X0 \
+	VPBROADCASTD X0, Y11 \
+	MOVL $0x400000, CX \
+	MOVQ CX, X0 \
+	VPBROADCASTD X0, Y12 \
+	MOVQ AX, X0 \
+	VPBROADCASTD X0, Y13 \
+	VPXOR Y14, Y14, Y14
+
+// Y4 = float32(clamp(nearestInt(Y0·xm[CX/4]), 0, nmax))
+#define QKX_LEVEL \
+	VBROADCASTSS (DI)(CX*1), Y4 \
+	VMULPS Y4, Y0, Y4 \
+	VADDPS Y10, Y4, Y4 \
+	VPAND Y11, Y4, Y4 \
+	VPSUBD Y12, Y4, Y4 \
+	VPMINSD Y13, Y4, Y4 \
+	VPMAXSD Y14, Y4, Y4 \
+	VCVTDQ2PS Y4, Y4
+
+// func qkxSumsAVX2(xm, x, w *[32]float32, isc *[8]float32, sums *[24]float32, nmax int)
+// One trial scale per lane; per element l as in makeQKX2, wl = w·l, then sumL += wl, sumL2 += wl·l,
+// sumXL += wl·x in element order. sums = sumL[8], sumL2[8], sumXL[8].
+TEXT ·qkxSumsAVX2(SB), NOSPLIT, $0-48
+	MOVQ xm+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ isc+24(FP), R8
+	MOVQ sums+32(FP), R9
+	MOVQ nmax+40(FP), AX
+	QKX_CONSTS
+	VMOVUPS (R8), Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ CX, CX
+sumsloop:
+	QKX_LEVEL
+	VBROADCASTSS (DX)(CX*1), Y5
+	VMULPS Y4, Y5, Y5
+	VADDPS Y5, Y1, Y1
+	VMULPS Y4, Y5, Y6
+	VADDPS Y6, Y2, Y2
+	VBROADCASTSS (SI)(CX*1), Y7
+	VMULPS Y7, Y5, Y7
+	VADDPS Y7, Y3, Y3
+	ADDQ $4, CX
+	CMPQ CX, $128
+	JLT sumsloop
+	VMOVUPS Y1, (R9)
+	VMOVUPS Y2, 32(R9)
+	VMOVUPS Y3, 64(R9)
+	VZEROUPPER
+	RET
+
+// func qkxErrAVX2(xm, x, w *[32]float32, isc, scale, min, cur *[8]float32, nmax int)
+// One trial per lane: cur = Σ w·(diff·diff), diff = (scale·l + min) - x, l as in qkxSumsAVX2.
+TEXT ·qkxErrAVX2(SB), NOSPLIT, $0-64
+	MOVQ xm+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ isc+24(FP), R8
+	MOVQ scale+32(FP), R9
+	MOVQ min+40(FP), R10
+	MOVQ cur+48(FP), R11
+	MOVQ nmax+56(FP), AX
+	QKX_CONSTS
+	VMOVUPS (R8), Y0
+	VMOVUPS (R9), Y1
+	VMOVUPS (R10), Y2
+	VXORPS Y3, Y3, Y3
+	XORQ CX, CX
+errloop:
+	QKX_LEVEL
+	VMULPS Y4, Y1, Y4
+	VADDPS Y2, Y4, Y4
+	VBROADCASTSS (SI)(CX*1), Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y4
+	VBROADCASTSS (DX)(CX*1), Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS Y6, Y3, Y3
+	ADDQ $4, CX
+	CMPQ CX, $128
+	JLT errloop
+	VMOVUPS Y3, (R11)
+	VZEROUPPER
+	RET

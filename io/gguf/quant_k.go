@@ -12,7 +12,7 @@ const groupMaxEps = 1e-15
 // (ggml's make_qkx2_quants); it returns scale and -min. Tuned, same float32 operations in the same order:
 // x-min is computed once, a trial scale whose levels equal the previous trial's is skipped (equal levels give
 // equal sums, so it cannot beat the best already kept), and fixed-size arrays drop the bounds checks.
-func makeQKX2(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelta float32, nstep int) (float32, float32) {
+func makeQKX2(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelta float32, nstep int, vec bool) (float32, float32) {
 	lo, hi := x[0], x[0]
 	sumW := weights[0]
 	sumX := float32(sumW * x[0])
@@ -42,6 +42,9 @@ func makeQKX2(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelta floa
 		L[i] = uint8(l)
 		diff := float32(scale*float32(l)) + lo - x[i]
 		best += float32(weights[i] * float32(diff*diff))
+	}
+	if vec {
+		return qkx2SearchVec(nmax, x, weights, &xm, L, rmin, rdelta, nstep, lo, hi, sumW, sumX, best, scale)
 	}
 	var lv [32]int
 	var lf [32]float32
@@ -91,6 +94,53 @@ func makeQKX2(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelta floa
 				}
 			}
 		}
+	}
+	return scale, -lo
+}
+
+// qkx2SearchVec is makeQKX2's trial loop eight trial scales at a time (qkxSumsAVX2, qkxErrAVX2), decided in
+// trial order. A trial that is kept changes the min, which every later trial measures from, so the lanes
+// after it are dropped and the next batch starts at the trial after it, from the new min.
+func qkx2SearchVec(nmax int, x, weights, xm *[32]float32, L *[32]uint8, rmin, rdelta float32, nstep int, lo, hi, sumW, sumX, best, scale float32) (float32, float32) {
+	fn := float32(nmax)
+	var isc, thisScale, thisMin, cur [8]float32
+	var sums [24]float32
+	for is := 0; is <= nstep; {
+		for k := range isc {
+			isc[k] = (rmin + float32(rdelta*float32(is+k)) + fn) / (hi - lo)
+		}
+		qkxSumsAVX2(xm, x, weights, &isc, &sums, nmax)
+		var fit [8]bool
+		for k := range 8 {
+			sumL, sumL2, sumXL := sums[k], sums[8+k], sums[16+k]
+			D := float32(sumW*sumL2) - float32(sumL*sumL)
+			thisScale[k], thisMin[k] = 0, 0
+			if D > 0 {
+				fit[k] = true
+				thisScale[k] = (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+				thisMin[k] = (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
+				if thisMin[k] > 0 {
+					thisMin[k] = 0
+					thisScale[k] = sumXL / sumL2
+				}
+			}
+		}
+		qkxErrAVX2(xm, x, weights, &isc, &thisScale, &thisMin, &cur, nmax)
+		next := is + 8
+		for k := 0; k < 8 && is+k <= nstep; k++ {
+			if fit[k] && cur[k] < best {
+				for i := range 32 {
+					L[i] = uint8(max(0, min(nmax, nearestInt(isc[k]*xm[i]))))
+				}
+				best, scale, lo = cur[k], thisScale[k], thisMin[k]
+				for i, v := range x {
+					xm[i] = v - lo
+				}
+				next = is + k + 1
+				break
+			}
+		}
+		is = next
 	}
 	return scale, -lo
 }
@@ -188,7 +238,7 @@ func scaleMinK4(j int, q []byte) (uint8, uint8) {
 
 // quantK45 is the shared body of Q4_K (nmax 15) and Q5_K (nmax 31): per 32-element group a weighted
 // scale/min fit, 6-bit scales and mins against fp16 super-scales, then the final levels in L.
-func quantK45(x []float32, y []byte, nmax int, rmin float32, nstep int, L *[qkK]uint8) {
+func quantK45(x []float32, y []byte, nmax int, rmin float32, nstep int, L *[qkK]uint8, vec bool) {
 	var weights [32]float32
 	var scales, mins [8]float32
 	var maxScale, maxMin float32
@@ -202,7 +252,7 @@ func quantK45(x []float32, y []byte, nmax int, rmin float32, nstep int, L *[qkK]
 		for l, v := range xs {
 			weights[l] = avX + abs32(v)
 		}
-		scales[j], mins[j] = makeQKX2(nmax, (*[32]float32)(xs), &weights, (*[32]uint8)(L[32*j:32*j+32]), rmin, 0.1, nstep)
+		scales[j], mins[j] = makeQKX2(nmax, (*[32]float32)(xs), &weights, (*[32]uint8)(L[32*j:32*j+32]), rmin, 0.1, nstep, vec)
 		maxScale = max(maxScale, scales[j])
 		maxMin = max(maxMin, mins[j])
 	}
@@ -240,11 +290,14 @@ func quantK45(x []float32, y []byte, nmax int, rmin float32, nstep int, L *[qkK]
 }
 
 // Q4_K block: d, dmin (fp16), 12 bytes of scales, 128 bytes of nibbles.
-func quantQ4K(x []float32, y []byte) {
+func quantQ4K(x []float32, y []byte) { quantQ4KWith(x, y, hasAVX2) }
+
+// quantQ4KWith is quantQ4K with the AVX2 search (vec) or the portable one; the bytes are the same.
+func quantQ4KWith(x []float32, y []byte, vec bool) {
 	var L [qkK]uint8
 	for b := 0; b < len(x)/qkK; b++ {
 		xb, yb := x[qkK*b:qkK*(b+1)], y[144*b:144*(b+1)]
-		quantK45(xb, yb, 15, -1, 20, &L)
+		quantK45(xb, yb, 15, -1, 20, &L, vec)
 		q := yb[16:]
 		for j := 0; j < qkK; j += 64 {
 			for l := range 32 {
@@ -272,11 +325,14 @@ func dequantQ4K(y []byte, x []float32) {
 }
 
 // Q5_K block: d, dmin, 12 bytes of scales, 32 bytes of high bits, 128 bytes of nibbles.
-func quantQ5K(x []float32, y []byte) {
+func quantQ5K(x []float32, y []byte) { quantQ5KWith(x, y, hasAVX2) }
+
+// quantQ5KWith is quantQ5K with the AVX2 search (vec) or the portable one; the bytes are the same.
+func quantQ5KWith(x []float32, y []byte, vec bool) {
 	var L [qkK]uint8
 	for b := 0; b < len(x)/qkK; b++ {
 		xb, yb := x[qkK*b:qkK*(b+1)], y[176*b:176*(b+1)]
-		quantK45(xb, yb, 31, -0.5, 15, &L)
+		quantK45(xb, yb, 31, -0.5, 15, &L, vec)
 		qh, ql := yb[16:48], yb[48:]
 		for i := range qh {
 			qh[i] = 0

@@ -8,3 +8,11 @@ const hasAVX2 = false
 func qxSumsAVX2(x, w, wx *[16]float32, isc, sLX, sL2 *[24]float32, nmax int) {
 	panic("gguf: qxSumsAVX2 called without AVX2")
 }
+
+func qkxSumsAVX2(xm, x, w *[32]float32, isc *[8]float32, sums *[24]float32, nmax int) {
+	panic("gguf: qkxSumsAVX2 called without AVX2")
+}
+
+func qkxErrAVX2(xm, x, w *[32]float32, isc, scale, min, cur *[8]float32, nmax int) {
+	panic("gguf: qkxErrAVX2 called without AVX2")
+}

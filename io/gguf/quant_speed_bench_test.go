@@ -23,6 +23,8 @@ var refEncoders = map[uint32]func(x []float32, y []byte){
 // portableEncoders are the encoders that have an AVX2 path, run on their portable Go path.
 var portableEncoders = map[uint32]func(x []float32, y []byte){
 	TypeQ6_K: func(x []float32, y []byte) { quantQ6KWith(x, y, false) },
+	TypeQ4_K: func(x []float32, y []byte) { quantQ4KWith(x, y, false) },
+	TypeQ5_K: func(x []float32, y []byte) { quantQ5KWith(x, y, false) },
 }
 
 // hardRows builds rows of rowLen values meant to reach every branch of the encoders: Gaussian weights with
