@@ -399,6 +399,34 @@ func newlineSplit(g *segment) {
 	}
 }
 
+// afmoeDigits is llama.cpp's digit grouper for \p{AFMoE_digits} and tiny_aya's \d{1,3}(?=(?:\d{3})*\b): a run of
+// \p{N} is cut into groups of three from the right; the text before the run stays joined to its first group, as
+// llama.cpp's splitter emits it.
+func afmoeDigits(g *segment) {
+	for pos := g.ini; pos < g.end; {
+		if g.flags(pos)&cfNumber == 0 {
+			pos++
+			continue
+		}
+		start := pos
+		for pos < g.end && g.flags(pos)&cfNumber != 0 {
+			pos++
+		}
+		cur := start
+		if r := (pos - start) % 3; r > 0 {
+			cur += r
+			g.add(cur)
+		}
+		for cur < pos {
+			cur += 3
+			g.add(cur)
+		}
+	}
+	if g.prev < g.end {
+		g.add(g.end)
+	}
+}
+
 // regexStep is a regex llama.cpp hands to std::regex.
 type regexStep struct {
 	re        *regexp2.Regexp
@@ -442,6 +470,8 @@ const (
 	llamaQwen2Regex  = `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 	llamaQwen35Regex = `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 	llamaNewlines    = `[^\n]+|[\n]+`
+	llamaAFMoEDigits = `\p{AFMoE_digits}`
+	llamaAyaDigits   = `\d{1,3}(?=(?:\d{3})*\b)`
 )
 
 // newLlamaSplitter compiles the regexes of a pre type as llama.cpp runs them.
@@ -463,6 +493,9 @@ func newLlamaSplitter(exprs []string) (*llamaSplitter, error) {
 			continue
 		case llamaNewlines:
 			s.steps = append(s.steps, customStep(newlineSplit))
+			continue
+		case llamaAFMoEDigits, llamaAyaDigits:
+			s.steps = append(s.steps, customStep(afmoeDigits))
 			continue
 		}
 		collapsed := usesCategories(e)

@@ -115,6 +115,7 @@ func TestLlamaCppPreTypes(t *testing.T) {
 	}
 	texts := corpusTexts(t)
 	ref := llamaCppTokenizeMany(t, files, texts)
+	jsons := make([]string, len(files))
 	for i, pre := range names {
 		tok, err := LoadGGUF(files[i])
 		if err != nil {
@@ -123,7 +124,62 @@ func TestLlamaCppPreTypes(t *testing.T) {
 		}
 		same := compareIDs(t, "pre "+pre, tok, texts, ref[files[i]])
 		t.Logf("pre %-24s (%s): %d of %d corpus texts identical to llama.cpp", pre, llamaPreTypes[pre].name, same, len(texts))
+		jsons[i] = importedTokenizerJSON(t, files[i])
 	}
+	hf := hfTokenizeMany(t, jsons, texts)
+	for i, pre := range names {
+		checkHFAgainstLlamaCpp(t, "pre "+pre, texts, hf[jsons[i]], ref[files[i]])
+	}
+}
+
+// importedTokenizerJSON writes the tokenizer.json TokenizerJSONFromGGUF (hift import) makes of a GGUF file.
+func importedTokenizerJSON(t *testing.T, file string) string {
+	t.Helper()
+	g, err := gguf.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	tj, err := TokenizerJSONFromGGUF(g.KV, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(p, tj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// hfTokenizeMany encodes texts (no special tokens added) with each tokenizer.json in HF tokenizers (npm); a file
+// HF cannot load fails the test.
+func hfTokenizeMany(t *testing.T, files, texts []string) map[string][][]int {
+	t.Helper()
+	var ref struct {
+		IDs    map[string][][]int `json:"ids"`
+		Errors map[string]string  `json:"errors"`
+	}
+	validators.Run(t, &ref, []string{"tokenizers"}, "tok_ids_many.mjs", writeJSONFile(t, files), writeJSONFile(t, texts))
+	for f, e := range ref.Errors {
+		t.Errorf("HF tokenizers cannot load the tokenizer.json imported from %s: %s", f, e)
+	}
+	return ref.IDs
+}
+
+// checkHFAgainstLlamaCpp compares HF tokenizers on the imported tokenizer.json with llama.cpp on the GGUF.
+func checkHFAgainstLlamaCpp(t *testing.T, label string, texts []string, hf, llama [][]int) {
+	t.Helper()
+	same := 0
+	for i, s := range texts {
+		if i < len(hf) && i < len(llama) && slices.Equal(hf[i], llama[i]) {
+			same++
+			continue
+		}
+		if i-same < 3 {
+			t.Errorf("%s: %q: llama.cpp %v, HF tokenizers on the imported tokenizer.json %v", label, s, llama[i], hf[i])
+		}
+	}
+	t.Logf("%s: HF tokenizers on the imported tokenizer.json: %d of %d corpus texts identical to llama.cpp", label, same, len(texts))
 }
 
 func llamaArchKVs() []gguf.KV {
@@ -190,4 +246,96 @@ func readVocabTests(t *testing.T, inp, out string) ([]string, [][]int) {
 		}
 	}
 	return texts, ids
+}
+
+// vocabDir is where llama.cpp's own vocab-only GGUF files (models/ggml-vocab-*.gguf, made by its converter) and
+// its test-tokenizer-0 inputs and expected ids live.
+func vocabDir() string { return filepath.Join("..", "..", "testdata", "gguf-vocab") }
+
+// vocabTestFiles finds NAME's .inp/.out beside the vocabularies ("ggml-vocab-NAME.gguf.inp" or "NAME.gguf.inp").
+func vocabTestFiles(name string) (inp, out string, ok bool) {
+	for _, base := range []string{"ggml-vocab-" + name + ".gguf", name + ".gguf"} {
+		inp, out = filepath.Join(vocabDir(), base+".inp"), filepath.Join(vocabDir(), base+".out")
+		if _, err := os.Stat(inp); err == nil {
+			return inp, out, true
+		}
+	}
+	return "", "", false
+}
+
+// checkVocabTests: hift tokenizes every text of llama.cpp's test-tokenizer-0 input as its expected output says
+// (test-tokenizer-0 tokenizes without BOS/EOS and without parsing special tokens).
+func checkVocabTests(t *testing.T, name string, tok *Tokenizer) {
+	t.Helper()
+	inp, out, ok := vocabTestFiles(name)
+	if !ok {
+		t.Errorf("%s: no %s.gguf.inp in %s", name, name, vocabDir())
+		return
+	}
+	m, ok := tok.model.(*llamaBPE)
+	if !ok {
+		t.Fatalf("%s: LoadGGUF did not give llama.cpp's BPE model", name)
+	}
+	texts, want := readVocabTests(t, inp, out)
+	same := 0
+	for i, s := range texts {
+		got := m.encode(s, false, []int{})
+		if slices.Equal(got, want[i]) {
+			same++
+		} else if i-same < 3 {
+			t.Errorf("%s test-tokenizer-0 %q: llama.cpp %v, hift %v", name, s, want[i], got)
+		}
+	}
+	t.Logf("%s: %d of %d test-tokenizer-0 texts tokenized as llama.cpp's %s says", name, same, len(texts), filepath.Base(out))
+}
+
+// TestLlamaCppBPEVocabs: for each byte-level BPE vocabulary llama.cpp ships (testdata/gguf-vocab, made by
+// llama.cpp's converter), hift's LoadGGUF (a) tokenizes llama.cpp's test-tokenizer-0 texts exactly as its
+// expected ids, (b) tokenizes the corpus exactly as llama.cpp (node-llama-cpp) does with the same file, special
+// tokens parsed, and (c) the tokenizer.json hift import writes from it loads in HF tokenizers and gives llama.cpp's
+// ids on the corpus.
+func TestLlamaCppBPEVocabs(t *testing.T) {
+	if _, err := os.Stat(vocabDir()); err != nil {
+		t.Skipf("llama.cpp's vocabularies are not in %s yet: %v", vocabDir(), err) // TODO(h1): remove once they land
+	}
+	gzs, err := filepath.Glob(filepath.Join(vocabDir(), "ggml-vocab-*.gguf.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var names, files []string
+	for _, gz := range gzs {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(gz), "ggml-vocab-"), ".gguf.gz")
+		file := gunzipTo(t, gz, dir, filepath.Base(strings.TrimSuffix(gz, ".gz")))
+		g, err := gguf.Open(file)
+		if err != nil {
+			t.Fatalf("%s: %v", gz, err)
+		}
+		model, _ := g.KV["tokenizer.ggml.model"].(string)
+		g.Close()
+		if model == "gpt2" { // SentencePiece and WordPiece vocabularies: TestLlamaCppSPMWPMVocabs
+			names, files = append(names, name), append(files, file)
+		}
+	}
+	if len(files) < 8 {
+		t.Fatalf("%d byte-level BPE vocabularies in %s, want llama.cpp's 8 (gpt-2, falcon, deepseek-llm, deepseek-coder, mpt, starcoder, refact, gpt-neox)", len(files), vocabDir())
+	}
+	texts := corpusTexts(t)
+	ref := llamaCppTokenizeMany(t, files, texts)
+	jsons := make([]string, len(files))
+	for i, name := range names {
+		tok, err := LoadGGUF(files[i])
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		checkVocabTests(t, name, tok)
+		same := compareIDs(t, name, tok, texts, ref[files[i]])
+		t.Logf("%s: %d of %d corpus texts identical to llama.cpp", name, same, len(texts))
+		jsons[i] = importedTokenizerJSON(t, files[i])
+	}
+	hf := hfTokenizeMany(t, jsons, texts)
+	for i, name := range names {
+		checkHFAgainstLlamaCpp(t, name, texts, hf[jsons[i]], ref[files[i]])
+	}
 }

@@ -121,8 +121,11 @@ func hfPreTokenizer(pt llamaPreType) (map[string]any, error) {
 	}
 	var seq []any
 	for _, re := range pt.regexes {
-		if re == llamaGPT2Regex {
+		switch re {
+		case llamaGPT2Regex:
 			re = gpt2Regex
+		case llamaAFMoEDigits: // llama.cpp's digit grouper: runs of \p{N} in threes from the right
+			re = `\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N}))`
 		}
 		seq = append(seq, map[string]any{"type": "Split", "pattern": map[string]any{"Regex": re}, "behavior": "Isolated", "invert": false})
 	}
