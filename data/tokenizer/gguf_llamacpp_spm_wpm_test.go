@@ -22,6 +22,7 @@ import (
 type spmWPMCase struct {
 	name, file string
 	golden     string // path of NAME.gguf (beside it .inp/.out), "" for hift-exported files
+	gz         string // the llama.cpp file, when file is ""
 }
 
 func spmWPMVocabDir(t testing.TB) string {
@@ -54,7 +55,7 @@ func spmWPMCases(t *testing.T) []spmWPMCase {
 	dir := spmWPMVocabDir(t)
 	for _, name := range []string{"llama-spm", "phi-3", "bert-bge"} {
 		gz := filepath.Join(dir, "ggml-vocab-"+name+".gguf.gz")
-		c := spmWPMCase{name: "llamacpp-" + name, golden: filepath.Join(dir, "ggml-vocab-"+name+".gguf")}
+		c := spmWPMCase{name: "llamacpp-" + name, golden: spmWPMGoldenBase(dir, name), gz: gz}
 		if _, err := os.Stat(gz); err == nil {
 			c.file = spmWPMGunzip(t, gz)
 		}
@@ -112,6 +113,17 @@ func spmWPMSpecialsCases(t *testing.T) []spmWPMCase {
 		cases = append(cases, spmWPMCase{name: c.name, file: writeVocabGGUF(t, kvs)})
 	}
 	return cases
+}
+
+// spmWPMGoldenBase is the path of NAME's test-tokenizer-0 files without .inp/.out: ggml-vocab-NAME.gguf as
+// llama.cpp names them, or NAME.gguf.
+func spmWPMGoldenBase(dir, name string) string {
+	for _, base := range []string{"ggml-vocab-" + name + ".gguf", name + ".gguf"} {
+		if _, err := os.Stat(filepath.Join(dir, base+".inp")); err == nil {
+			return filepath.Join(dir, base)
+		}
+	}
+	return filepath.Join(dir, "ggml-vocab-"+name+".gguf")
 }
 
 func spmWPMGunzip(t *testing.T, gz string) string {
@@ -248,7 +260,7 @@ func spmWPMTexts(t *testing.T) []string {
 		"  [MASK] is [MASK]  here <special_user> x [MASK]", "<s> x</s>  y <unk> z</s>", "[CLS] hello [SEP]  [PAD]",
 		" <|end|> \t<|user|>\t\n", "<|endoftext|> <|endoftext|>x", "newword newwords <special_user><special_user>")
 	for _, name := range []string{"llama-spm", "phi-3", "bert-bge"} {
-		base := filepath.Join(spmWPMVocabDir(t), "ggml-vocab-"+name+".gguf")
+		base := spmWPMGoldenBase(spmWPMVocabDir(t), name)
 		if _, err := os.Stat(base + ".inp"); err == nil {
 			inp, _ := spmWPMReadVocabTests(t, base)
 			for _, s := range inp {
@@ -332,7 +344,7 @@ func TestGGUFSPMWPMImportRoundTrip(t *testing.T) {
 
 func checkSPMWPMGoldens(t *testing.T, c spmWPMCase) {
 	if c.file == "" {
-		t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+		t.Skipf("llama.cpp's vocabulary %s is not there (testdata/gguf-vocab)", c.gz)
 	}
 	tok, err := LoadGGUF(c.file)
 	if err != nil {
@@ -353,7 +365,7 @@ func checkSPMWPMGoldens(t *testing.T, c spmWPMCase) {
 
 func checkSPMWPMMatchesLlamaCpp(t *testing.T, c spmWPMCase, texts []string) {
 	if c.file == "" {
-		t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+		t.Skipf("llama.cpp's vocabulary %s is not there (testdata/gguf-vocab)", c.gz)
 	}
 	tok, err := LoadGGUF(c.file)
 	if err != nil {
@@ -405,7 +417,7 @@ func checkSPMWPMMatchesLlamaCpp(t *testing.T, c spmWPMCase, texts []string) {
 
 func checkSPMWPMImportedTokenizerJSON(t *testing.T, c spmWPMCase, texts []string) {
 	if c.file == "" {
-		t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+		t.Skipf("llama.cpp's vocabulary %s is not there (testdata/gguf-vocab)", c.gz)
 	}
 	g, err := gguf.Open(c.file)
 	if err != nil {
@@ -473,7 +485,7 @@ func checkSPMWPMImportedTokenizerJSON(t *testing.T, c spmWPMCase, texts []string
 
 func checkSPMWPMImportRoundTrip(t *testing.T, c spmWPMCase, texts []string) {
 	if c.file == "" {
-		t.Skipf("%s.gz is not in testdata/gguf-vocab", filepath.Base(c.golden))
+		t.Skipf("llama.cpp's vocabulary %s is not there (testdata/gguf-vocab)", c.gz)
 	}
 	g, err := gguf.Open(c.file)
 	if err != nil {
