@@ -74,15 +74,10 @@ place at the end. A non-empty --out is refused unless --overwrite, which replace
 }
 
 // checkImportOut refuses an --out that is a file, holds the input, or (without --overwrite) already holds
-// anything.
+// anything: a checkpoint is named as such (as init and convert refuse it), other files are listed.
 func checkImportOut(opts *ImportOptions) error {
 	if rel, err := outdir.Overlap(opts.Out, opts.In); err == nil && rel != "" {
 		return badInput("--out %s %s the input %s; write to a new folder", opts.Out, rel, opts.In)
-	}
-	if !opts.Overwrite {
-		if err := checkOutFolder("out", opts.Out, opts.In); err != nil {
-			return err
-		}
 	}
 	st, err := os.Stat(opts.Out)
 	if err != nil {
@@ -95,13 +90,18 @@ func checkImportOut(opts *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	if len(names) > 0 && !opts.Overwrite {
-		if len(names) > 3 {
-			names = append(names[:3], "...")
-		}
-		return badInput("--out %s is not empty (%s); give --overwrite to replace it, or choose a new folder", opts.Out, strings.Join(names, ", "))
+	if len(names) == 0 || opts.Overwrite {
+		return nil
 	}
-	return nil
+	for _, n := range names {
+		if n == "config.json" || strings.HasSuffix(n, ".safetensors") || strings.HasSuffix(n, ".safetensors.index.json") || strings.HasSuffix(n, ".bin") {
+			return badInput("--out %s already holds a checkpoint (%s); give --overwrite to replace it, or choose a new or empty folder", opts.Out, n)
+		}
+	}
+	if len(names) > 3 {
+		names = append(names[:3], "...")
+	}
+	return badInput("--out %s is not empty (%s); give --overwrite to replace it, or choose a new or empty folder", opts.Out, strings.Join(names, ", "))
 }
 
 // stagedImport runs an import into a hidden folder beside --out and renames it into place when it succeeded
