@@ -79,11 +79,13 @@ for t in $types; do
 	l0=$(cut -d' ' -f1 /proc/loadavg)
 	anon=$( { /usr/bin/time -f "%e %U %S %M" -o hift.time bash -c "$(declare -f peak); peak ./hift export --model m1g --dtype $t --out hift-$t.gguf"; } ) || { cat hift.err; exit 1; }
 	read -r he u s m < hift.time
+	hc=$(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}')
 	echo "hift      $t: ${he}s wall (${u}s user ${s}s sys), $(awk -v b="$size" -v e="$he" 'BEGIN{printf "%.1f", b/e/1e6}') MB/s, peak RSS ${m} kB (anonymous ${anon} kB), load before $l0"
 	l0=$(cut -d' ' -f1 /proc/loadavg)
 	/usr/bin/time -f "%e %U %S %M" -o llama.time python3 "$root/scripts/llama_quantize.py" f32.gguf "llama-$t.gguf" "$t" "$(nproc)" 2>llama.err || { cat llama.err; exit 1; }
 	read -r le u s m < llama.time
+	lc=$(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}')
 	echo "llama.cpp $t: ${le}s wall (${u}s user ${s}s sys), $(awk -v b="$size" -v e="$le" 'BEGIN{printf "%.1f", b/e/1e6}') MB/s, peak RSS ${m} kB, load before $l0"
-	echo "          hift speed / llama.cpp speed: $(awk -v a="$he" -v b="$le" 'BEGIN{printf "%.2f", b/a}'); file sizes: hift $(stat -c %s hift-$t.gguf), llama.cpp $(stat -c %s llama-$t.gguf) bytes; tensors: $(same_tensors "hift-$t.gguf" "llama-$t.gguf" || { status=1; echo DIFFERENT; })"
+	echo "          hift speed / llama.cpp speed: $(awk -v a="$he" -v b="$le" 'BEGIN{printf "%.2f", b/a}') wall, $(awk -v a="$hc" -v b="$lc" 'BEGIN{printf "%.2f", b/a}') CPU time; file sizes: hift $(stat -c %s hift-$t.gguf), llama.cpp $(stat -c %s llama-$t.gguf) bytes; tensors: $(same_tensors "hift-$t.gguf" "llama-$t.gguf" || { status=1; echo DIFFERENT; })"
 done
 exit $status

@@ -36,15 +36,15 @@ func makeQKX2(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelta floa
 	fn := float32(nmax)
 	iscale := fn / (hi - lo)
 	scale := 1 / iscale
+	if vec {
+		return qkx2SearchVec(nmax, x, weights, &xm, L, rmin, rdelta, nstep, lo, hi, sumW, sumX, iscale, scale)
+	}
 	var best float32
 	for i := range 32 {
 		l := max(0, min(nmax, nearestInt(iscale*xm[i])))
 		L[i] = uint8(l)
 		diff := float32(scale*float32(l)) + lo - x[i]
 		best += float32(weights[i] * float32(diff*diff))
-	}
-	if vec {
-		return qkx2SearchVec(nmax, x, weights, &xm, L, rmin, rdelta, nstep, lo, hi, sumW, sumX, best, scale)
 	}
 	var lv [32]int
 	var lf [32]float32
@@ -98,20 +98,31 @@ func makeQKX2(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelta floa
 	return scale, -lo
 }
 
-// qkx2SearchVec is makeQKX2's trial loop eight trial scales at a time (qkxSumsAVX2, qkxErrAVX2), decided in
-// trial order. A trial that is kept changes the min, which every later trial measures from, so the lanes
-// after it are dropped and the next batch starts at the trial after it, from the new min.
-func qkx2SearchVec(nmax int, x, weights, xm *[32]float32, L *[32]uint8, rmin, rdelta float32, nstep int, lo, hi, sumW, sumX, best, scale float32) (float32, float32) {
+// qkx2SearchVec is makeQKX2 from its first fit (iscale0, scale0) on, eight trial scales at a time
+// (qkxSumsAVX2, qkxErrAVX2), decided in trial order. The first fit's error is the last lane of the first
+// batch. A trial that is kept changes the min, which every later trial measures from, so the lanes after it
+// are dropped and the next batch starts at the trial after it, from the new min. The levels are written once,
+// from the kept trial's scale and min.
+func qkx2SearchVec(nmax int, x, weights, xm *[32]float32, L *[32]uint8, rmin, rdelta float32, nstep int, lo, hi, sumW, sumX, iscale0, scale0 float32) (float32, float32) {
 	fn := float32(nmax)
 	var isc, thisScale, thisMin, cur [8]float32
 	var sums [24]float32
-	for is := 0; is <= nstep; {
-		for k := range isc {
+	var best, scale float32
+	keptIsc, keptLo := iscale0, lo
+	for is, first := 0, true; is <= nstep; first = false {
+		lanes := 8
+		if first {
+			lanes = 7
+		}
+		for k := range lanes {
 			isc[k] = (rmin + float32(rdelta*float32(is+k)) + fn) / (hi - lo)
+		}
+		if first {
+			isc[7] = iscale0
 		}
 		qkxSumsAVX2(xm, x, weights, &isc, &sums, nmax)
 		var fit [8]bool
-		for k := range 8 {
+		for k := range lanes {
 			sumL, sumL2, sumXL := sums[k], sums[8+k], sums[16+k]
 			D := float32(sumW*sumL2) - float32(sumL*sumL)
 			thisScale[k], thisMin[k] = 0, 0
@@ -125,13 +136,17 @@ func qkx2SearchVec(nmax int, x, weights, xm *[32]float32, L *[32]uint8, rmin, rd
 				}
 			}
 		}
+		if first {
+			thisScale[7], thisMin[7] = scale0, lo
+		}
 		qkxErrAVX2(xm, x, weights, &isc, &thisScale, &thisMin, &cur, nmax)
-		next := is + 8
-		for k := 0; k < 8 && is+k <= nstep; k++ {
+		if first {
+			best, scale = cur[7], scale0
+		}
+		next := is + lanes
+		for k := 0; k < lanes && is+k <= nstep; k++ {
 			if fit[k] && cur[k] < best {
-				for i := range 32 {
-					L[i] = uint8(max(0, min(nmax, nearestInt(isc[k]*xm[i]))))
-				}
+				keptIsc, keptLo = isc[k], lo // its levels were measured from the min before it
 				best, scale, lo = cur[k], thisScale[k], thisMin[k]
 				for i, v := range x {
 					xm[i] = v - lo
@@ -142,13 +157,17 @@ func qkx2SearchVec(nmax int, x, weights, xm *[32]float32, L *[32]uint8, rmin, rd
 		}
 		is = next
 	}
+	for i, v := range x {
+		L[i] = uint8(max(0, min(nmax, nearestInt(keptIsc*(v-keptLo)))))
+	}
 	return scale, -lo
 }
 
 // makeQX fits x ≈ scale·(L-nmax) symmetric, weights x², with the ±0.9 scale search (ggml's make_qx_quants,
-// rmse_type 1, no importance weights). The 18 trial scales do not depend on one another's outcome, so with
-// vec their sums come from qxSumsAVX2 (eight trials per AVX2 instruction, each lane doing the scalar code's
-// float32 operations in the same order) and only the accept/reject pass runs trial by trial.
+// rmse_type 1, no importance weights). The first fit and the 18 trial scales do not depend on one another's
+// outcome, so with vec their sums come from qxSumsAVX2 (eight trials per AVX2 instruction, each lane doing
+// the scalar code's float32 operations in the same order); the accept/reject pass runs trial by trial and
+// the levels are written once, from the kept trial's scale.
 func makeQX(nmax int, x *[16]float32, L *[16]int8, vec bool) float32 {
 	var mx, amax float32
 	for _, v := range x {
@@ -166,20 +185,6 @@ func makeQX(nmax int, x *[16]float32, L *[16]int8, vec bool) float32 {
 		wx[i] = w[i] * v
 	}
 	fn := float32(nmax)
-	iscale := -fn / mx
-	var sumLX, sumL2 float32
-	for i := range 16 {
-		l := max(-nmax, min(nmax-1, nearestInt(iscale*x[i])))
-		L[i] = int8(l + nmax)
-		fl := float32(l)
-		sumLX += float32(wx[i] * fl)
-		sumL2 += float32(float32(w[i]*fl) * fl)
-	}
-	var scale float32
-	if sumL2 != 0 {
-		scale = sumLX / sumL2
-	}
-	best := scale * sumLX
 	var isc, sLX, sL2 [24]float32
 	for k := range 18 {
 		is := k - 9
@@ -188,11 +193,12 @@ func makeQX(nmax int, x *[16]float32, L *[16]int8, vec bool) float32 {
 		}
 		isc[k] = -(fn + float32(0.1*float32(is))) / mx
 	}
+	isc[18] = -fn / mx // the first fit
 	if vec {
 		qxSumsAVX2(x, &w, &wx, &isc, &sLX, &sL2, nmax)
 	} else {
-		for k := range 18 {
-			sumLX, sumL2 = 0, 0
+		for k := range 19 {
+			var sumLX, sumL2 float32
 			for i := range 16 {
 				fl := float32(max(-nmax, min(nmax-1, nearestInt(isc[k]*x[i]))))
 				sumLX += float32(wx[i] * fl)
@@ -201,15 +207,22 @@ func makeQX(nmax int, x *[16]float32, L *[16]int8, vec bool) float32 {
 			sLX[k], sL2[k] = sumLX, sumL2
 		}
 	}
+	var scale float32
+	if sL2[18] != 0 {
+		scale = sLX[18] / sL2[18]
+	}
+	best := scale * sLX[18]
+	kept := 18
 	for k := range 18 {
-		sumLX, sumL2 = sLX[k], sL2[k]
+		sumLX, sumL2 := sLX[k], sL2[k]
 		if sumL2 > 0 && sumLX*sumLX > best*sumL2 {
-			for i := range 16 {
-				L[i] = int8(nmax + max(-nmax, min(nmax-1, nearestInt(isc[k]*x[i]))))
-			}
+			kept = k
 			scale = sumLX / sumL2
 			best = scale * sumLX
 		}
+	}
+	for i := range 16 { // the levels of the kept trial
+		L[i] = int8(nmax + max(-nmax, min(nmax-1, nearestInt(isc[kept]*x[i]))))
 	}
 	return scale
 }
