@@ -617,3 +617,83 @@ func TestGGUFSPMWPMBadInput(t *testing.T) {
 		}
 	}
 }
+
+// spmWPMKV is the metadata map gguf.Open would give for kvs (arrays as []any).
+func spmWPMKV(kvs []gguf.KV) map[string]any {
+	kv := map[string]any{}
+	for _, e := range kvs {
+		switch x := e.Value.(type) {
+		case []string:
+			a := make([]any, len(x))
+			for i, s := range x {
+				a[i] = s
+			}
+			kv[e.Key] = a
+		case []float32:
+			a := make([]any, len(x))
+			for i, s := range x {
+				a[i] = s
+			}
+			kv[e.Key] = a
+		case []int32:
+			a := make([]any, len(x))
+			for i, s := range x {
+				a[i] = s
+			}
+			kv[e.Key] = a
+		default:
+			kv[e.Key] = e.Value
+		}
+	}
+	return kv
+}
+
+// FuzzGGUFSPMWPMText: any text through llama.cpp's tokenization of the LLaMA-2 and BERT vocabularies in GGUF
+// form. SentencePiece (special tokens not parsed) must decode back to the text exactly (byte fallback makes
+// every character representable; the decoder strips the prefixed space; a "▁" in the text comes back as a
+// space, as in SentencePiece); WordPiece must give ids inside the
+// vocabulary. Neither may fail.
+func FuzzGGUFSPMWPMText(f *testing.F) {
+	for _, s := range []string{"Hello world", " lead space", "a\x00b", "\xff\xfe", "é\u0301 한국어", "<s>x</s>", "\u0085\v\f\t\n", "[CLS] ##ab", "\u2581x \u2581"} {
+		f.Add(s)
+	}
+	var toks [2]*Tokenizer
+	for i, p := range []string{filepath.Join("llama2", "tokenizer.model.gz"), filepath.Join("bert", "tokenizer.json.gz")} {
+		src, err := Load(filepath.Join(fixtures(f), p))
+		if err != nil {
+			f.Fatal(err)
+		}
+		kvs, err := src.GGUFMetadata()
+		if err != nil {
+			f.Fatal(err)
+		}
+		load := loadGGUFSPM
+		if i == 1 {
+			load = loadGGUFWPM
+		}
+		if toks[i], err = load(spmWPMKV(kvs), p); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		s = validUTF8(s)
+		spm := spmWPMVocabOf(t, toks[0])
+		ids, err := spm.encode(s, false, nil)
+		if err != nil {
+			t.Fatalf("SentencePiece %q: %v", s, err)
+		}
+		back, err := toks[0].Decode(ids, false)
+		if want := strings.ReplaceAll(s, "\u2581", " "); err != nil || back != want { // "▁" is the escaped space
+			t.Fatalf("SentencePiece %q: ids %v decode to %q (%v)", s, ids, back, err)
+		}
+		ids, err = toks[1].Encode(s, true)
+		if err != nil {
+			t.Fatalf("WordPiece %q: %v", s, err)
+		}
+		for _, id := range ids {
+			if _, ok := toks[1].Token(id); !ok {
+				t.Fatalf("WordPiece %q: id %d outside the vocabulary", s, id)
+			}
+		}
+	})
+}
