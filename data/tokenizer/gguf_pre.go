@@ -124,7 +124,9 @@ func hfPreTokenizer(pt llamaPreType) (map[string]any, error) {
 		switch re {
 		case llamaGPT2Regex:
 			re = gpt2Regex
-		case llamaAFMoEDigits: // llama.cpp's digit grouper: runs of \p{N} in threes from the right
+		case llamaAFMoEDigits, llamaAyaDigits:
+			// llama.cpp's digit grouper: every run of \p{N} in threes from the right (tiny_aya's own regex would
+			// not group digits followed by a letter, as in "1314151天")
 			re = `\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N}))`
 		}
 		seq = append(seq, map[string]any{"type": "Split", "pattern": map[string]any{"Regex": re}, "behavior": "Isolated", "invert": false})
