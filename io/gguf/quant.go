@@ -264,7 +264,28 @@ func nearestInt(f float32) int {
 
 // ---- 32-element blocks ----
 
-func quantQ8_0(x []float32, y []byte) {
+func quantQ8_0(x []float32, y []byte) { quantQ8_0With(x, y, hasAVX2) }
+
+// quantQ8_0With is quantQ8_0 with AVX2 block loops (vec: the largest magnitudes, then the rounding, 64 blocks
+// per call, the scales in Go) or the portable ones; the bytes are the same.
+func quantQ8_0With(x []float32, y []byte, vec bool) {
+	if nb := len(x) / 32; vec && nb > 0 {
+		var amax, id [64]float32
+		for b0 := 0; b0 < nb; b0 += 64 {
+			n := min(64, nb-b0)
+			q8AbsMaxAVX2(&x[32*b0], &amax[0], n)
+			for k := range n {
+				d := amax[k] / 127
+				id[k] = 0
+				if d != 0 {
+					id[k] = 1 / d
+				}
+				putU16(y[34*(b0+k):], toF16(d))
+			}
+			q8RoundAVX2(&x[32*b0], &id[0], &y[34*b0], n)
+		}
+		return
+	}
 	for b := 0; b < len(x)/32; b++ {
 		xb, yb := (*[32]float32)(x[32*b:32*b+32]), (*[34]byte)(y[34*b:34*b+34])
 		var a0, a1 float32 // two chains; max is exact in any order

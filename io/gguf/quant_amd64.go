@@ -26,3 +26,15 @@ func qkxSumsAVX2(xm, x, w *[32]float32, isc *[8]float32, sums *[24]float32, nmax
 //
 //go:noescape
 func qkxErrAVX2(xm, x, w *[32]float32, isc, scale, min, cur *[8]float32, nmax int)
+
+// q8AbsMaxAVX2 stores in amax[b] the largest |x| of each of nb 32-value blocks. Implemented in
+// quant_amd64.s.
+//
+//go:noescape
+func q8AbsMaxAVX2(x *float32, amax *float32, nb int)
+
+// q8RoundAVX2 writes Q8_0's 32 quants of each of nb blocks (y[34b+2:34b+34], roundAwayInt(x·id[b]) as a
+// byte), leaving the scale bytes alone. Implemented in quant_amd64.s.
+//
+//go:noescape
+func q8RoundAVX2(x *float32, id *float32, y *byte, nb int)

@@ -157,3 +157,93 @@ errloop:
 	VMOVUPS Y3, (R11)
 	VZEROUPPER
 	RET
+
+// func q8AbsMaxAVX2(x *float32, amax *float32, nb int)
+// amax[b] = max |x[32b+j]| over the 32 values of each of nb blocks (max is exact in any order).
+TEXT ·q8AbsMaxAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ amax+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVL $0x7fffffff, AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y15
+amaxloop:
+	VANDPS (SI), Y15, Y0
+	VANDPS 32(SI), Y15, Y1
+	VANDPS 64(SI), Y15, Y2
+	VANDPS 96(SI), Y15, Y3
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $128, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNZ amaxloop
+	VZEROUPPER
+	RET
+
+// func q8RoundAVX2(x *float32, id *float32, y *byte, nb int)
+// For each of nb blocks: y[34b+2+j] = low byte of (int32)(v + copysign(0x1.fffffep-2, v)), v = x[32b+j]·id[b]
+// (roundAwayInt), the two scale bytes y[34b:34b+2] left alone.
+TEXT ·q8RoundAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ id+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVL $0x80000000, AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y12 // sign bit
+	MOVL $0x3effffff, AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y13 // the float just below 1/2
+	MOVL $0xff, AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y14 // low byte
+	MOVQ $0x0703060205010400, AX
+	MOVQ AX, X0
+	VPMOVZXBD X0, Y15 // dword order 0,4,1,5,2,6,3,7
+roundloop:
+	VBROADCASTSS (DX), Y11
+	VMULPS (SI), Y11, Y0
+	VMULPS 32(SI), Y11, Y1
+	VMULPS 64(SI), Y11, Y2
+	VMULPS 96(SI), Y11, Y3
+	VANDPS Y12, Y0, Y4
+	VORPS Y13, Y4, Y4
+	VADDPS Y4, Y0, Y0
+	VANDPS Y12, Y1, Y5
+	VORPS Y13, Y5, Y5
+	VADDPS Y5, Y1, Y1
+	VANDPS Y12, Y2, Y6
+	VORPS Y13, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VANDPS Y12, Y3, Y7
+	VORPS Y13, Y7, Y7
+	VADDPS Y7, Y3, Y3
+	VCVTTPS2DQ Y0, Y0
+	VCVTTPS2DQ Y1, Y1
+	VCVTTPS2DQ Y2, Y2
+	VCVTTPS2DQ Y3, Y3
+	VPAND Y14, Y0, Y0
+	VPAND Y14, Y1, Y1
+	VPAND Y14, Y2, Y2
+	VPAND Y14, Y3, Y3
+	VPACKUSDW Y1, Y0, Y0
+	VPACKUSDW Y3, Y2, Y2
+	VPACKUSWB Y2, Y0, Y0
+	VPERMD Y0, Y15, Y0
+	VMOVDQU Y0, 2(DI)
+	ADDQ $128, SI
+	ADDQ $4, DX
+	ADDQ $34, DI
+	DECQ CX
+	JNZ roundloop
+	VZEROUPPER
+	RET

@@ -16,3 +16,9 @@ func qkxSumsAVX2(xm, x, w *[32]float32, isc *[8]float32, sums *[24]float32, nmax
 func qkxErrAVX2(xm, x, w *[32]float32, isc, scale, min, cur *[8]float32, nmax int) {
 	panic("gguf: qkxErrAVX2 called without AVX2")
 }
+
+func q8AbsMaxAVX2(x *float32, amax *float32, nb int) { panic("gguf: q8AbsMaxAVX2 called without AVX2") }
+
+func q8RoundAVX2(x *float32, id *float32, y *byte, nb int) {
+	panic("gguf: q8RoundAVX2 called without AVX2")
+}

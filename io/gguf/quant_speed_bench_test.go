@@ -22,6 +22,7 @@ var refEncoders = map[uint32]func(x []float32, y []byte){
 
 // portableEncoders are the encoders that have an AVX2 path, run on their portable Go path.
 var portableEncoders = map[uint32]func(x []float32, y []byte){
+	TypeQ8_0: func(x []float32, y []byte) { quantQ8_0With(x, y, false) },
 	TypeQ6_K: func(x []float32, y []byte) { quantQ6KWith(x, y, false) },
 	TypeQ4_K: func(x []float32, y []byte) { quantQ4KWith(x, y, false) },
 	TypeQ5_K: func(x []float32, y []byte) { quantQ5KWith(x, y, false) },
@@ -79,6 +80,19 @@ func hardRows(rowLen int) ([]float32, []string) {
 	add("tiny", func(int) float32 { return float32(rng.NormFloat64() * 1e-16) })
 	add("subnormal", func(int) float32 { return float32(rng.NormFloat64() * 1e-39) })
 	add("large", func(int) float32 { return float32(rng.NormFloat64() * 3e4) })
+	add("rounding edges", func(i int) float32 { // Q8_0 scale 1: the quants are these values rounded
+		if i%32 == 0 {
+			return 127
+		}
+		h := float32(rng.IntN(253)-126) + 0.5
+		switch rng.IntN(3) {
+		case 0:
+			return math.Nextafter32(h, 0)
+		case 1:
+			return math.Nextafter32(h, 1000)
+		}
+		return h
+	})
 	add("huge", func(int) float32 { return float32(rng.NormFloat64() * 1e19) })
 	add("small integers", func(int) float32 { return float32(rng.IntN(33) - 16) })
 	add("halves", func(int) float32 { return float32(rng.IntN(65)-32) / 2 })
