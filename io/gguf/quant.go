@@ -328,7 +328,33 @@ func signedMax(xb []float32) float32 {
 	return m
 }
 
-func quantQ4_0(x []float32, y []byte) {
+func quantQ4_0(x []float32, y []byte) { quantQ4_0With(x, y, hasAVX2) }
+
+// quantQ4_0With is quantQ4_0 with AVX2 block loops (vec: the largest magnitude and where it first is, then
+// the nibbles, 64 blocks per call, the scales in Go) or the portable ones; the bytes are the same.
+func quantQ4_0With(x []float32, y []byte, vec bool) {
+	if nb := len(x) / 32; vec && nb > 0 {
+		var amax, id [64]float32
+		var idx [64]int32
+		for b0 := 0; b0 < nb; b0 += 64 {
+			n := min(64, nb-b0)
+			q4MaxAVX2(&x[32*b0], &amax[0], &idx[0], n)
+			for k := range n {
+				var m float32 // signedMax: the first value of the largest magnitude, 0 for an all-zero block
+				if amax[k] > 0 {
+					m = x[32*(b0+k)+int(idx[k]&31)]
+				}
+				d := m / -8
+				id[k] = 0
+				if d != 0 {
+					id[k] = 1 / d
+				}
+				putU16(y[18*(b0+k):], toF16(d))
+			}
+			q4RoundAVX2(&x[32*b0], &id[0], &y[18*b0], n)
+		}
+		return
+	}
 	for b := 0; b < len(x)/32; b++ {
 		xb, yb := x[32*b:32*b+32], y[18*b:18*b+18]
 		d := signedMax(xb) / -8

@@ -38,3 +38,15 @@ func q8AbsMaxAVX2(x *float32, amax *float32, nb int)
 //
 //go:noescape
 func q8RoundAVX2(x *float32, id *float32, y *byte, nb int)
+
+// q4MaxAVX2 stores in amax[b] the largest |x| of each of nb 32-value blocks and in idx[b] the first index
+// holding it. Implemented in quant_amd64.s.
+//
+//go:noescape
+func q4MaxAVX2(x *float32, amax *float32, idx *int32, nb int)
+
+// q4RoundAVX2 writes Q4_0's 16 bytes of nibbles of each of nb blocks (min(15, trunc(x·id[b] + 8.5)), element
+// j low, j+16 high), leaving the scale bytes alone. Implemented in quant_amd64.s.
+//
+//go:noescape
+func q4RoundAVX2(x *float32, id *float32, y *byte, nb int)

@@ -247,3 +247,107 @@ roundloop:
 	JNZ roundloop
 	VZEROUPPER
 	RET
+
+// func q4MaxAVX2(x *float32, amax *float32, idx *int32, nb int)
+// For each of nb blocks of 32: amax[b] = max |x|, idx[b] = the first j with |x[32b+j]| = amax[b].
+TEXT ·q4MaxAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ amax+8(FP), DI
+	MOVQ idx+16(FP), DX
+	MOVQ nb+24(FP), CX
+	MOVL $0x7fffffff, AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y15
+q4maxloop:
+	VANDPS (SI), Y15, Y0
+	VANDPS 32(SI), Y15, Y1
+	VANDPS 64(SI), Y15, Y2
+	VANDPS 96(SI), Y15, Y3
+	VMAXPS Y1, Y0, Y4
+	VMAXPS Y3, Y2, Y5
+	VMAXPS Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0x4e, X4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0xb1, X4, X5
+	VMAXPS X5, X4, X4
+	VMOVSS X4, (DI)
+	VBROADCASTSS X4, Y4
+	VCMPPS $0, Y4, Y0, Y0
+	VCMPPS $0, Y4, Y1, Y1
+	VCMPPS $0, Y4, Y2, Y2
+	VCMPPS $0, Y4, Y3, Y3
+	VMOVMSKPS Y0, AX
+	VMOVMSKPS Y1, BX
+	SHLL $8, BX
+	ORL BX, AX
+	VMOVMSKPS Y2, BX
+	SHLL $16, BX
+	ORL BX, AX
+	VMOVMSKPS Y3, BX
+	SHLL $24, BX
+	ORL BX, AX
+	BSFL AX, AX
+	MOVL AX, (DX)
+	ADDQ $128, SI
+	ADDQ $4, DI
+	ADDQ $4, DX
+	DECQ CX
+	JNZ q4maxloop
+	VZEROUPPER
+	RET
+
+// func q4RoundAVX2(x *float32, id *float32, y *byte, nb int)
+// For each of nb blocks: q = min(15, (int32)(x·id[b] + 8.5)), y[18b+2+j] = q[j] | q[16+j]<<4 (low bytes),
+// the two scale bytes left alone.
+TEXT ·q4RoundAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ id+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVL $0x41080000, AX // 8.5
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y13
+	MOVL $15, AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y14
+	MOVL $0xff, AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y15
+q4roundloop:
+	VBROADCASTSS (DX), Y12
+	VMULPS (SI), Y12, Y0
+	VMULPS 32(SI), Y12, Y1
+	VMULPS 64(SI), Y12, Y2
+	VMULPS 96(SI), Y12, Y3
+	VADDPS Y13, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y13, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VCVTTPS2DQ Y0, Y0
+	VCVTTPS2DQ Y1, Y1
+	VCVTTPS2DQ Y2, Y2
+	VCVTTPS2DQ Y3, Y3
+	VPMINSD Y14, Y0, Y0
+	VPMINSD Y14, Y1, Y1
+	VPMINSD Y14, Y2, Y2
+	VPMINSD Y14, Y3, Y3
+	VPSLLD $4, Y2, Y2
+	VPSLLD $4, Y3, Y3
+	VPOR Y2, Y0, Y0
+	VPOR Y3, Y1, Y1
+	VPAND Y15, Y0, Y0
+	VPAND Y15, Y1, Y1
+	VPACKUSDW Y1, Y0, Y0
+	VPERMQ $0xd8, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSWB X1, X0, X0
+	VMOVDQU X0, 2(DI)
+	ADDQ $128, SI
+	ADDQ $4, DX
+	ADDQ $18, DI
+	DECQ CX
+	JNZ q4roundloop
+	VZEROUPPER
+	RET

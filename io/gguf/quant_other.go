@@ -22,3 +22,11 @@ func q8AbsMaxAVX2(x *float32, amax *float32, nb int) { panic("gguf: q8AbsMaxAVX2
 func q8RoundAVX2(x *float32, id *float32, y *byte, nb int) {
 	panic("gguf: q8RoundAVX2 called without AVX2")
 }
+
+func q4MaxAVX2(x *float32, amax *float32, idx *int32, nb int) {
+	panic("gguf: q4MaxAVX2 called without AVX2")
+}
+
+func q4RoundAVX2(x *float32, id *float32, y *byte, nb int) {
+	panic("gguf: q4RoundAVX2 called without AVX2")
+}

@@ -23,6 +23,7 @@ var refEncoders = map[uint32]func(x []float32, y []byte){
 // portableEncoders are the encoders that have an AVX2 path, run on their portable Go path.
 var portableEncoders = map[uint32]func(x []float32, y []byte){
 	TypeQ8_0: func(x []float32, y []byte) { quantQ8_0With(x, y, false) },
+	TypeQ4_0: func(x []float32, y []byte) { quantQ4_0With(x, y, false) },
 	TypeQ6_K: func(x []float32, y []byte) { quantQ6KWith(x, y, false) },
 	TypeQ4_K: func(x []float32, y []byte) { quantQ4KWith(x, y, false) },
 	TypeQ5_K: func(x []float32, y []byte) { quantQ5KWith(x, y, false) },
@@ -56,6 +57,9 @@ func hardRows(rowLen int) ([]float32, []string) {
 	add("zero/constant blocks", func(i int) float32 {
 		switch (i / 32) % 4 {
 		case 0:
+			if i%2 == 0 {
+				return float32(math.Copysign(0, -1)) // -0 first: Q4_0's sign of zero
+			}
 			return 0
 		case 1:
 			return 0.75
