@@ -13,7 +13,6 @@ import (
 
 	"github.com/hift-go/hift/internal/validators"
 	"github.com/hift-go/hift/io/gguf"
-	"golang.org/x/text/unicode/norm"
 )
 
 // A GGUF vocabulary of tokenizer.ggml.model "llama" or "bert" under test: exported by hift from a fixture, or
@@ -258,7 +257,8 @@ func spmWPMTexts(t *testing.T) []string {
 	}
 	texts = append(texts, "<|user|>\nHello<|end|>\n<|assistant|>  Hi there<|end|>", "a<|placeholder1|> b <|placeholder1|>\t",
 		"  [MASK] is [MASK]  here <special_user> x [MASK]", "<s> x</s>  y <unk> z</s>", "[CLS] hello [SEP]  [PAD]",
-		" <|end|> \t<|user|>\t\n", "<|endoftext|> <|endoftext|>x", "newword newwords <special_user><special_user>")
+		" <|end|> \t<|user|>\t\n", "<|endoftext|> <|endoftext|>x", "newword newwords <special_user><special_user>",
+		"İstanbul", "a\u0378b unassigned", "raw jamo \u1100\u1161\u11a8 x")
 	for _, name := range []string{"llama-spm", "phi-3", "bert-bge"} {
 		base := spmWPMGoldenBase(spmWPMVocabDir(t), name)
 		if _, err := os.Stat(base + ".inp"); err == nil {
@@ -301,31 +301,19 @@ func TestGGUFSPMWPMImportedTokenizerJSON(t *testing.T) {
 	}
 }
 
-// wpmQuirk names the first code point of s that llama.cpp's WPM preprocessing treats unlike HF's
-// BertNormalizer + BertPreTokenizer, "" if none: a decomposition whose tail is not only Mn marks (llama.cpp
-// keeps the first code point of the NFD form: Hangul syllables keep their leading jamo), a spacing or
-// enclosing mark (llama.cpp strips every M, HF only Mn), \v, \f and U+0085 (whitespace for llama.cpp, control
-// characters HF deletes), a format character (HF's is_control deletes Cf too; llama.cpp also), an unassigned
-// code point (HF deletes, llama.cpp keeps) and a character whose lowercase is longer than one code point.
+// wpmQuirk names the first code point of s that llama.cpp's WPM preprocessing treats unlike the imported
+// tokenizer.json's normalizer (wpmNormalizer: BertNormalizer plus Replace steps), "" if none: an unassigned
+// code point (BertNormalizer deletes it, llama.cpp keeps it), a conjoining jamo U+1160-U+11FF in the input
+// (deleted with the decomposed Hangul jamo) and a character whose lowercase is longer than one code point.
 func wpmQuirk(s string, v *spmWPMVocab) string {
 	for _, r := range s {
 		switch {
-		case r == '\v' || r == '\f' || r == 0x85:
-			return "\\v, \\f, U+0085 split words"
 		case !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs):
 			return "unassigned code point kept"
-		case v.stripAccents && unicode.In(r, unicode.Mc, unicode.Me):
-			return "spacing/enclosing mark stripped"
+		case v.stripAccents && r >= 0x1160 && r <= 0x11FF:
+			return "conjoining jamo in the input"
 		case v.lowercase && len([]rune(strings.ToLower(string(r)))) > 1:
 			return "multi-code-point lowercase"
-		}
-		if v.stripAccents {
-			d := []rune(norm.NFD.String(string(r)))
-			for _, m := range d[1:] {
-				if !unicode.Is(unicode.Mn, m) {
-					return "NFD reduced to its first code point (Hangul)"
-				}
-			}
 		}
 	}
 	return ""

@@ -68,6 +68,26 @@ func wpmUnphantom(s string) string {
 	return "##" + s
 }
 
+// wpmNormalizer is BertNormalizer with Replace steps around it that bring HF's preprocessing to llama.cpp's
+// where a regex can: \v, \f and U+0085 become spaces first (llama.cpp splits words there, BertNormalizer
+// would delete them); when accents are stripped, spacing and enclosing marks (Mc, Me) are removed after it
+// (llama.cpp strips every M, BertNormalizer only Mn) and so are Hangul vowel and final jamo (llama.cpp keeps
+// only the first code point of a syllable's decomposition). What stays different: code points unassigned in
+// Unicode (BertNormalizer deletes them, llama.cpp keeps them), conjoining jamo U+1160-U+11FF typed as such,
+// and characters whose lowercase is longer than one code point (İ).
+func wpmNormalizer(v *spmWPMVocab) map[string]any {
+	replace := func(re, with string) any {
+		return map[string]any{"type": "Replace", "pattern": map[string]any{"Regex": re}, "content": with}
+	}
+	steps := []any{replace("[\u000b\u000c\u0085]", " "),
+		map[string]any{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
+			"strip_accents": v.stripAccents, "lowercase": v.lowercase}}
+	if v.stripAccents {
+		steps = append(steps, replace("[\\p{Mc}\\p{Me}]", ""), replace("[\u1160-\u11ff]", ""))
+	}
+	return map[string]any{"type": "Sequence", "normalizers": steps}
+}
+
 // wpmHFSpelling is the tokenizer.json spelling of a GGUF "bert" token: the GGUF text for the tokens llama.cpp
 // partitions out of the raw text (added tokens, matched as written), else wpmUnphantom's.
 func (v *spmWPMVocab) wpmHFSpelling(id int) string {
@@ -78,10 +98,9 @@ func (v *spmWPMVocab) wpmHFSpelling(id int) string {
 }
 
 // wpmTokenizerJSON is a BERT tokenizer.json over the un-phantomed vocabulary: BertNormalizer (lowercase and
-// strip_accents as the file's normalizer keys say, llama.cpp's defaults true), BertPreTokenizer, WordPiece
-// with "##" and no word-length limit (llama.cpp has none), [CLS] $A [SEP] (pair: $B:1 [SEP]:1), the WordPiece
-// decoder. llama.cpp's WPM preprocessing differs from BertNormalizer where no HF component can follow it
-// (see gguf_wpm_llamacpp.go); the tests count those texts.
+// strip_accents as the file's normalizer keys say, llama.cpp's defaults true) wrapped as wpmNormalizer says,
+// BertPreTokenizer, WordPiece with "##" and no word-length limit (llama.cpp has none), [CLS] $A [SEP] (pair:
+// $B:1 [SEP]:1), the WordPiece decoder.
 func wpmTokenizerJSON(v *spmWPMVocab) (map[string]any, error) {
 	vocab := make(map[string]int, len(v.tokens))
 	for id := range v.tokens {
@@ -100,8 +119,7 @@ func wpmTokenizerJSON(v *spmWPMVocab) (map[string]any, error) {
 	return map[string]any{
 		"version": "1.0", "truncation": nil, "padding": nil,
 		"added_tokens": lcAddedTokens(v, func(s string) string { return s }),
-		"normalizer": map[string]any{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
-			"strip_accents": v.stripAccents, "lowercase": v.lowercase},
+		"normalizer":     wpmNormalizer(v),
 		"pre_tokenizer":  map[string]any{"type": "BertPreTokenizer"},
 		"post_processor": lcTemplatePost(v, true, v.bos, true, v.sep, true),
 		"decoder":        map[string]any{"type": "WordPiece", "prefix": "##", "cleanup": true},
