@@ -118,7 +118,7 @@ func wpmTokenizerJSON(v *spmWPMVocab) (map[string]any, error) {
 	}
 	return map[string]any{
 		"version": "1.0", "truncation": nil, "padding": nil,
-		"added_tokens": lcAddedTokens(v, func(s string) string { return s }),
+		"added_tokens":   lcAddedTokens(v, func(s string) string { return s }),
 		"normalizer":     wpmNormalizer(v),
 		"pre_tokenizer":  map[string]any{"type": "BertPreTokenizer"},
 		"post_processor": lcTemplatePost(v, true, v.bos, true, v.sep, true),
