@@ -2,7 +2,6 @@ package tokenizer
 
 import (
 	"fmt"
-	"strings"
 	"unicode"
 
 	"github.com/dlclark/regexp2"
@@ -10,12 +9,12 @@ import (
 
 // llama.cpp's word splitting for byte-level BPE (unicode.cpp, unicode_regex_split): the text becomes code points,
 // then each regex of the pre type splits every current segment into its matches and the text between them (all
-// kept); a regex never looks past the end of its segment. Five regexes have hand-written splitters in llama.cpp
-// (GPT-2's, LLaMA-3's, Qwen2's, Qwen3.5's and the newline split); all others run through C++ std::regex
-// (ECMAScript) on a transformed text: when the regex uses \p{..}, every code point above ASCII is collapsed to one
-// byte standing for its category (and \p{X} to that byte plus the ASCII members of X); otherwise only non-ASCII
-// whitespace is replaced by \v so that ECMAScript's ASCII \s sees it. hift does the same with regexp2 in
-// ECMAScript mode.
+// kept); a regex never looks past the end of its segment. Seven regexes have hand-written splitters in llama.cpp
+// (GPT-2's, LLaMA-3's, Qwen2's, Qwen3.5's, the newline split, the AFMoE digit grouper and Kimi-K2's); all others
+// run through C++ std::regex (ECMAScript) on a transformed text: when the regex uses \p{..}, every code point
+// above ASCII is collapsed to one byte standing for its category (and \p{X} to that byte plus the ASCII members
+// of X); otherwise only non-ASCII whitespace is replaced by \v so that ECMAScript's ASCII \s sees it. hift does
+// the same with regexp2 in ECMAScript mode (gguf_bpe_regex.go).
 
 // cpFlags are llama.cpp's code point flags (unicode.h): one category bit, plus whitespace.
 type cpFlags uint16
@@ -399,6 +398,92 @@ func newlineSplit(g *segment) {
 	}
 }
 
+// isHan is llama.cpp's unicode_cpt_is_han: the CJK Unified Ideographs blocks and extensions A–F and the
+// compatibility ideographs (by block, assigned or not).
+func isHan(r rune) bool {
+	for _, b := range hanBlocks {
+		if r >= b[0] && r <= b[1] {
+			return true
+		}
+	}
+	return false
+}
+
+var hanBlocks = [][2]rune{{0x4E00, 0x9FFF}, {0x3400, 0x4DBF}, {0x20000, 0x2A6DF}, {0x2A700, 0x2B73F}, {0x2B740, 0x2B81F},
+	{0x2B820, 0x2CEAF}, {0x2CEB0, 0x2EBEF}, {0xF900, 0xFAFF}, {0x2F800, 0x2FA1F}}
+
+// kimiK2Split is llama.cpp's Kimi-K2 splitter (pre type kimi-k2, triggered by the regex \p{Han}+): runs of Han,
+// then LLaMA-3's alternatives with letter runs that exclude Han (marks are not letters here) and the
+// contraction only as a suffix of a letter run.
+func kimiK2Split(g *segment) {
+	letter := func(pos int) bool { return g.flags(pos)&cfLetter != 0 && !isHan(g.cpt(pos)) }
+	for pos := g.ini; pos < g.end; {
+		cpt, f := g.cpt(pos), g.flags(pos)
+		if isHan(cpt) {
+			for isHan(g.cpt(pos)) {
+				pos++
+			}
+			g.add(pos)
+			continue
+		}
+		lead := !(cpt == '\r' || cpt == '\n' || f&(cfLetter|cfNumber) != 0)
+		if letter(pos) || (lead && letter(pos+1)) {
+			if lead {
+				pos++
+			}
+			for letter(pos) {
+				pos++
+			}
+			pos += g.contractionLen(pos, true) // 0 when none follows
+			g.add(pos)
+			continue
+		}
+		if f&cfNumber != 0 {
+			ini := pos
+			for g.flags(pos)&cfNumber != 0 {
+				pos++
+				if pos-ini >= 3 {
+					g.add(pos)
+					ini = pos
+				}
+			}
+			g.add(pos)
+			continue
+		}
+		f2 := f
+		if cpt == ' ' {
+			f2 = g.flags(pos + 1)
+		}
+		if f2&(cfWhitespace|cfLetter|cfNumber) == 0 && f2 != 0 {
+			if cpt == ' ' {
+				pos++
+			}
+			for f2&(cfWhitespace|cfLetter|cfNumber) == 0 && f2 != 0 {
+				pos++
+				f2 = g.flags(pos)
+			}
+			for c := g.cpt(pos); c == '\r' || c == '\n'; c = g.cpt(pos) {
+				pos++
+			}
+			g.add(pos)
+			continue
+		}
+		n, lastNL := 0, -1
+		for g.flags(pos+n)&cfWhitespace != 0 {
+			if c := g.cpt(pos + n); c == '\r' || c == '\n' {
+				lastNL = pos + n + 1
+			}
+			n++
+		}
+		if lastNL >= 0 {
+			pos = lastNL
+			g.add(pos)
+			continue
+		}
+		pos = g.whitespace(pos)
+	}
+}
+
 // afmoeDigits is llama.cpp's digit grouper for \p{AFMoE_digits} and tiny_aya's \d{1,3}(?=(?:\d{3})*\b): a run of
 // \p{N} is cut into groups of three from the right; the text before the run stays joined to its first group, as
 // llama.cpp's splitter emits it.
@@ -427,41 +512,6 @@ func afmoeDigits(g *segment) {
 	}
 }
 
-// regexStep is a regex llama.cpp hands to std::regex.
-type regexStep struct {
-	re        *regexp2.Regexp
-	collapsed bool
-}
-
-func (s regexStep) split(cps []rune, view *splitView, segs []int) []int {
-	text := view.wideOf(cps)
-	if s.collapsed {
-		text = view.collapsedOf(cps)
-	}
-	out := make([]int, 0, len(segs)*2)
-	start := 0
-	for _, n := range segs {
-		seg := text[start : start+n]
-		prev := 0
-		m, _ := s.re.FindRunesMatch(seg)
-		for m != nil { // an empty match (a look-ahead) still ends the text before it
-			if m.Index > prev {
-				out = append(out, m.Index-prev)
-			}
-			if m.Length > 0 {
-				out = append(out, m.Length)
-			}
-			prev = m.Index + m.Length
-			m, _ = s.re.FindNextMatch(m)
-		}
-		if prev < n {
-			out = append(out, n-prev)
-		}
-		start += n
-	}
-	return out
-}
-
 // The regexes llama.cpp splits with its own code (unicode.cpp unicode_regex_split_custom), keyed by the exact
 // string of llm_tokenizer_bpe's regex_exprs.
 const (
@@ -472,6 +522,7 @@ const (
 	llamaNewlines    = `[^\n]+|[\n]+`
 	llamaAFMoEDigits = `\p{AFMoE_digits}`
 	llamaAyaDigits   = `\d{1,3}(?=(?:\d{3})*\b)`
+	llamaKimiK2      = `\p{Han}+`
 )
 
 // newLlamaSplitter compiles the regexes of a pre type as llama.cpp runs them.
@@ -497,6 +548,9 @@ func newLlamaSplitter(exprs []string) (*llamaSplitter, error) {
 		case llamaAFMoEDigits, llamaAyaDigits:
 			s.steps = append(s.steps, customStep(afmoeDigits))
 			continue
+		case llamaKimiK2:
+			s.steps = append(s.steps, customStep(kimiK2Split))
+			continue
 		}
 		collapsed := usesCategories(e)
 		pat := e
@@ -513,107 +567,4 @@ func newLlamaSplitter(exprs []string) (*llamaSplitter, error) {
 		s.steps = append(s.steps, regexStep{re: re, collapsed: collapsed})
 	}
 	return s, nil
-}
-
-// llamaCategories are the \p{..} classes llama.cpp collapses and the byte and ASCII members each becomes.
-var llamaCategories = map[string]string{
-	`\p{N}`:  string(rune(collapsedNumber)) + `0-9`,
-	`\p{L}`:  string(rune(collapsedLetter)) + `A-Za-z`,
-	`\p{Lu}`: string(rune(collapsedLetter)) + `A-Za-z`,
-	`\p{Ll}`: string(rune(collapsedLetter)) + `A-Za-z`,
-	`\p{Lt}`: string(rune(collapsedLetter)) + `A-Za-z`,
-	`\p{Lm}`: string(rune(collapsedLetter)) + `A-Za-z`,
-	`\p{Lo}`: string(rune(collapsedLetter)) + `A-Za-z`,
-	`\p{P}`:  string(rune(collapsedPunct)) + `!-#%-*,-/:-;?-@\[-\]_\{\}`,
-	`\p{M}`:  string(rune(collapsedMark)),
-	`\p{S}`:  string(rune(collapsedSymbol)) + `\$\+<->\^` + "`" + `\|\~`,
-}
-
-func usesCategories(e string) bool {
-	for c := range llamaCategories {
-		if strings.Contains(e, c) {
-			return true
-		}
-	}
-	return false
-}
-
-// collapseRegex rewrites \p{X} as llama.cpp does for its collapsed text: a bracket of X's byte and ASCII members
-// (inside a bracket, just the members). Such a regex must be ASCII otherwise, as llama.cpp requires.
-func collapseRegex(e string) (string, error) {
-	for _, r := range e {
-		if r >= 0x80 {
-			return "", fmt.Errorf("regex %q mixes unicode categories and non-ASCII characters (llama.cpp refuses it too)", e)
-		}
-	}
-	var b strings.Builder
-	inside := false
-	for i := 0; i < len(e); i++ {
-		c := e[i]
-		if c == '[' && (i == 0 || e[i-1] != '\\') {
-			b.WriteByte('[')
-			inside = true
-			continue
-		}
-		if inside && c == ']' && e[i-1] != '\\' {
-			b.WriteByte(']')
-			inside = false
-			continue
-		}
-		if c == '\\' && i+3 < len(e) && e[i+1] == 'p' && e[i+2] == '{' {
-			if j := strings.IndexByte(e[i+3:], '}'); j >= 0 && i+3+j <= i+10 {
-				if members, ok := llamaCategories[e[i:i+3+j+1]]; ok {
-					if !inside {
-						b.WriteByte('[')
-					}
-					b.WriteString(members)
-					if !inside {
-						b.WriteByte(']')
-					}
-					i += 3 + j
-					continue
-				}
-			}
-		}
-		b.WriteByte(c)
-	}
-	return b.String(), nil
-}
-
-// asciiSpaceRegex makes \s, \S and $ mean what they mean to C++ std::regex in the "C" locale: \s is
-// [ \t\n\v\f\r] (regexp2's ECMAScript \s is JavaScript's, with U+FEFF and the Unicode spaces), $ is the very end
-// (regexp2's also matches before a final \n).
-func asciiSpaceRegex(e string) string {
-	const space = `\t\n\v\f\r `
-	var b strings.Builder
-	inside := false
-	rs := []rune(e)
-	for i := 0; i < len(rs); i++ {
-		c := rs[i]
-		switch {
-		case c == '\\' && i+1 < len(rs):
-			switch n := rs[i+1]; {
-			case n == 's' && inside:
-				b.WriteString(space)
-			case n == 's':
-				b.WriteString("[" + space + "]")
-			case n == 'S' && !inside:
-				b.WriteString("[^" + space + "]")
-			default:
-				b.WriteRune(c)
-				b.WriteRune(n)
-			}
-			i++
-			continue
-		case c == '[' && !inside:
-			inside = true
-		case c == ']' && inside:
-			inside = false
-		case c == '$' && !inside:
-			b.WriteString(`\z`)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

@@ -38,8 +38,7 @@ func preTypes(name string, regexes []string, ignoreMerges, addBOS bool, aliases 
 }
 
 // llamaPreTypes maps every tokenizer.ggml.pre string llama.cpp accepts for a "gpt2" vocabulary whose splitting
-// hift can split as llama.cpp does to its type (kimi-k2's hand-written Han/K2 splitter is not reproduced; gemma4,
-// sarvam-moe and whitespace do not byte-encode: those are refused by name).
+// to its type (gemma4, sarvam-moe and whitespace, which do not byte-encode, are refused by name).
 var llamaPreTypes = func() map[string]llamaPreType {
 	all := map[string]llamaPreType{}
 	for _, m := range []map[string]llamaPreType{
@@ -80,6 +79,7 @@ var llamaPreTypes = func() map[string]llamaPreType {
 		preTypes("AFMOE", []string{llamaAFMoEDigits, "[\u4E00-\u9FFF\u3400-\u4DBF\u8C48-\uFAFF\u3040-\u309F\u30A0-\u30FF\uFF65-\uFF9F\u2F00-\u2FDF\u0E40-\u0E7F\u0E80-\u0EFF\u1780-\u17FF\u1000-\u109F\uAA60-\uAA7F\uA9E0-\uA9FF\uAC00-\uD7AF\u1100-\u11FF]+",
 			"[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}, false, false, "afmoe"),
 		preTypes("TINY_AYA", []string{llamaAyaDigits, `[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`}, false, false, "tiny_aya", "cohere2moe"),
+		preTypes("KIMI_K2", []string{llamaKimiK2}, false, false, "kimi-k2"),
 		preTypes("EXAONE_MOE", []string{`(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+`}, false, false, "exaone-moe"),
 	} {
 		for k, v := range m {
@@ -94,7 +94,6 @@ var llamaPreTypes = func() map[string]llamaPreType {
 
 // llamaPreUnsupported are pre types llama.cpp knows that hift cannot split the same way, with the reason.
 var llamaPreUnsupported = map[string]string{
-	"kimi-k2":                  "llama.cpp splits it with a hand-written Han/K2 splitter",
 	"gemma4":                   "it is SentencePiece-style BPE on raw UTF-8 (no byte encoding)",
 	"granite-embed-multi-311m": "it is SentencePiece-style BPE on raw UTF-8 (no byte encoding)",
 	"sarvam-moe":               "it is SentencePiece-style BPE on raw UTF-8 (no byte encoding)",

@@ -196,7 +196,7 @@ func llamaArchKVs() []gguf.KV {
 func TestGGUFPreTypeErrors(t *testing.T) {
 	for _, c := range []struct{ pre, want string }{
 		{"no-such-pre", `tokenizer.ggml.pre "no-such-pre" is not a pre-tokenizer type llama.cpp defines`},
-		{"kimi-k2", `tokenizer.ggml.pre "kimi-k2" is not supported`},
+		{"whitespace", `tokenizer.ggml.pre "whitespace" is not supported`},
 		{"gemma4", `tokenizer.ggml.pre "gemma4" is not supported`},
 	} {
 		kv := map[string]any{"tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": c.pre,

@@ -128,6 +128,13 @@ func hfPreTokenizer(pt llamaPreType) (map[string]any, error) {
 			// llama.cpp's digit grouper: every run of \p{N} in threes from the right (tiny_aya's own regex would
 			// not group digits followed by a letter, as in "1314151天")
 			re = `\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N}))`
+		case llamaKimiK2: // what llama.cpp's Kimi-K2 splitter does, with its Han blocks
+			han := "["
+			for _, b := range hanBlocks {
+				han += string(b[0]) + "-" + string(b[1])
+			}
+			han += "]"
+			re = han + `+|[^\r\n\p{L}\p{N}]?(?:(?!` + han + `)\p{L})+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 		}
 		seq = append(seq, map[string]any{"type": "Split", "pattern": map[string]any{"Regex": re}, "behavior": "Isolated", "invert": false})
 	}
