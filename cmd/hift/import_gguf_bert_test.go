@@ -170,7 +170,7 @@ func bertHFName(gg string) string {
 // TestImportGGUFEncoderRoundTrip: a BERT and a RoBERTa exported as llama.cpp embedding models (f32) come back
 // as HF BertModel checkpoints whose last hidden state equals the original's (bound 1e-5; RoBERTa's position
 // rows were shifted by pad+1 on export, so the imported BERT computes the same positions), with the pooling
-// recorded (config.json and sentence-transformers' modules.json). A Q8_0 export imports to exactly io/gguf's
+// recorded (config.json and sentence-transformers' modules.json) and the tokenizer files written. A Q8_0 export imports to exactly io/gguf's
 // dequantization of each tensor (Δ 0), within half a quantization step (its scale
 // rounded to fp16) of the original weights.
 func TestImportGGUFEncoderRoundTrip(t *testing.T) {
@@ -200,6 +200,11 @@ func TestImportGGUFEncoderRoundTrip(t *testing.T) {
 			}
 			if a, _ := cfg["architectures"].([]any); len(a) != 1 || a[0] != "BertModel" {
 				t.Errorf("config.json architectures %v, want [BertModel]", cfg["architectures"])
+			}
+			for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
+				if _, err := os.Stat(filepath.Join(back, f)); err != nil {
+					t.Errorf("import wrote no %s (TestImportGGUFTokenizers compares them): %v", f, err)
+				}
 			}
 			var pool map[string]any
 			if b, err := os.ReadFile(filepath.Join(back, "1_Pooling", "config.json")); err != nil {
