@@ -337,3 +337,35 @@ func checkAgainstLlamaCpp(t *testing.T, file, back string, ids []int) {
 		}
 	}
 }
+
+// TestImportGGUFWithoutTokenizer: a vocabulary hift cannot read (here tokenizer.ggml.model "rwkv") still
+// imports the weights and config (exit 0), and says what the user can do about the tokenizer.
+func TestImportGGUFWithoutTokenizer(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "tiny.gguf")
+	exportGGUF(t, repoPath("examples", "tiny-llama"), "f32", src)
+	kvs, ts := ggufParts(t, src)
+	f := filepath.Join(dir, "rwkv-vocab.gguf")
+	if err := gguf.WriteFile(f, setKV(kvs, "tokenizer.ggml.model", "rwkv"), ts); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, _, stderr := runCLI(t, "import", "--in", f, "--out", out)
+	t.Logf("exit %d: %s", code, stderr)
+	if code != 0 {
+		t.Fatalf("import: exit %d", code)
+	}
+	for _, want := range []string{"tokenizer not imported", "rwkv", "tokenizer.json", "--tokenizer", out} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("import's message does not say %q: %s", want, stderr)
+		}
+	}
+	for _, name := range []string{"config.json", "model.safetensors"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("no %s: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "tokenizer.json")); err == nil {
+		t.Error("a tokenizer.json was written for a vocabulary hift cannot read")
+	}
+}
