@@ -68,7 +68,9 @@ func readGGUFBPEVocab(kv map[string]any, path string) (*ggufBPEVocab, error) {
 		}
 		v.merges[i] = s
 	}
-	v.applyTextOverrides(kv)
+	if err := v.applyTextOverrides(kv); err != nil {
+		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
+	}
 	return v, nil
 }
 
@@ -115,7 +117,7 @@ var (
 // applyTextOverrides applies, in llama.cpp's order, the attribute changes its loader makes by token text and by
 // model name. Where a file has several fill-in-the-middle candidates for one role and no id key, llama.cpp marks
 // the first it meets in hash-map order; hift marks them all.
-func (v *ggufBPEVocab) applyTextOverrides(kv map[string]any) {
+func (v *ggufBPEVocab) applyTextOverrides(kv map[string]any) error {
 	ids := make(map[string]int, len(v.tokens))
 	for id, t := range v.tokens {
 		ids[t] = id
@@ -169,6 +171,11 @@ func (v *ggufBPEVocab) applyTextOverrides(kv map[string]any) {
 	case containsAny(v.pre, "jina-v2-de", "jina-v2-es", "jina-v2-code") || containsAny(arch, "nomic-bert-moe", "jina-bert-v3"):
 		setAttr("<mask>", attrLStrip, true)
 	case containsAny(name, "phi-3", "phi3"):
+		for _, t := range []string{"</s>", "<unk>", "<s>", "<|endoftext|>"} {
+			if _, ok := ids[t]; !ok {
+				return fmt.Errorf("general.name %q is a Phi-3 name but the vocabulary has no %q (llama.cpp refuses to load it)", name, t)
+			}
+		}
 		for id, a := range v.attrs {
 			if a&(attrControl|attrUserDefined|attrUnknown) != 0 {
 				v.attrs[id] |= attrRStrip
@@ -181,6 +188,7 @@ func (v *ggufBPEVocab) applyTextOverrides(kv map[string]any) {
 	case containsAny(name, "modern-bert"):
 		setAttr("[MASK]", attrLStrip, true)
 	}
+	return nil
 }
 
 func containsAny(s string, subs ...string) bool {

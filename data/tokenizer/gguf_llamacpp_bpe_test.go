@@ -358,3 +358,89 @@ func TestLlamaCppBPEVocabs(t *testing.T) {
 		checkHFAgainstLlamaCpp(t, name, texts, hf[jsons[i]], ref[files[i]])
 	}
 }
+
+// TestLlamaCppSpecialTokens: llama.cpp's handling of the tokens it cuts out of text, on GPT-2's vocabulary with
+// extra tokens: ordinary entries spelled like end-of-generation or fill-in-the-middle markers become control
+// tokens ("</s>", "<|im_end|>", "<fim_prefix>" without a fim key), user-defined tokens are cut out longest first
+// (so "qqxxx" wins over "zzqq" in "zzqqxxx", where HF's leftmost-longest takes "zzqq"), unused ones are not, a model
+// named Phi-3 right-strips spaces after its special tokens (not after <s>, <unk>, <|endoftext|>; it must have
+// them, and </s>), and jina-v2 vocabularies left-strip before <mask>.
+// hift (LoadGGUF) must tokenize every text as llama.cpp does, with and without special-token parsing.
+func TestLlamaCppSpecialTokens(t *testing.T) {
+	base, err := Load(filepath.Join(fixtures(t), "gpt2", "tokenizer.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kvs, err := base.GGUFMetadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := []struct {
+		text string
+		typ  int32
+	}{{"</s>", 1}, {"<|im_end|>", 1}, {"<fim_prefix>", 1}, {"<fim_suffix>", 1}, {"zzqq", 4}, {"qqxxx", 4},
+		{"<tool>", 3}, {"<mask>", 3}, {"[unused0]", 5}, {"<|channel|>", 3}, {"<unk>", 2}, {"<s>", 3}}
+	var texts []string
+	for _, s := range []string{"x </s>  y", "zzqqxxx zzqq qqxxx", "a<|im_end|>  b\n<|im_end|>", "<fim_prefix>def f():<fim_suffix>  pass",
+		"  <mask>  hello <mask>", "<tool>  run <tool>x", "[unused0] <|channel|>  c", "<|endoftext|>  end", "zzqq<tool>qqxxx", "<s> <unk>  </s>  "} {
+		texts = append(texts, s)
+	}
+	texts = append(texts, corpusTexts(t)...)
+	dir := t.TempDir()
+	var files []string
+	for _, c := range []struct{ name, pre string }{{"vocab", "gpt-2"}, {"Phi-3 mini", "gpt-2"}, {"vocab", "jina-v2-code"}} {
+		kv := slices.Clone(kvs)
+		for j := range kv {
+			switch kv[j].Key {
+			case "tokenizer.ggml.pre":
+				kv[j].Value = c.pre
+			case "tokenizer.ggml.tokens":
+				toks := slices.Clone(kv[j].Value.([]string))
+				for _, e := range extra {
+					toks = append(toks, e.text)
+				}
+				kv[j].Value = toks
+			case "tokenizer.ggml.token_type":
+				types := slices.Clone(kv[j].Value.([]int32))
+				for _, e := range extra {
+					types = append(types, e.typ)
+				}
+				kv[j].Value = types
+			}
+		}
+		arch := llamaArchKVs()
+		arch[1].Value = c.name
+		f := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+"-"+c.pre+".gguf")
+		if err := gguf.WriteFile(f, append(arch, kv...), nil); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	for _, mode := range []string{"special", "plain"} {
+		var ref struct {
+			Tokens map[string][][]int `json:"tokens"`
+			Errors map[string]string  `json:"errors"`
+		}
+		validators.Run(t, &ref, []string{"node-llama-cpp"}, "llama_tokenize_many.mjs", writeJSONFile(t, files), writeJSONFile(t, texts), mode)
+		for f, e := range ref.Errors {
+			t.Fatalf("llama.cpp cannot load %s: %s", filepath.Base(f), e)
+		}
+		for _, f := range files {
+			tok, err := LoadGGUF(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := tok.model.(*llamaBPE)
+			same := 0
+			for i, s := range texts {
+				got := m.encode(s, mode == "special", []int{})
+				if slices.Equal(got, ref.Tokens[f][i]) {
+					same++
+				} else if i-same < 3 {
+					t.Errorf("%s (%s): %q: llama.cpp %v, hift %v", filepath.Base(f), mode, s, ref.Tokens[f][i], got)
+				}
+			}
+			t.Logf("%s, special tokens %s: %d of %d texts identical to llama.cpp", filepath.Base(f), map[string]string{"special": "parsed", "plain": "not parsed"}[mode], same, len(texts))
+		}
+	}
+}
