@@ -6,26 +6,13 @@ import "golang.org/x/sys/cpu"
 // saving); read-only after init.
 var hasAVX2 = cpu.X86.HasAVX2
 
-// qxSumsAVX2 computes, for 24 trial scales isc (8 per AVX2 lane group), the sums of makeQX's search over the
-// 16 values x: sLX[k] = Σ wx[i]·l, sL2[k] = Σ (w[i]·l)·l with l = clamp(nearestInt(isc[k]·x[i]), -nmax,
-// nmax-1), each lane adding in element order with the scalar code's roundings (no FMA). Implemented in
-// quant_amd64.s.
+// qxSumsAVX2 computes, for 24 trial scales isc = num/mx (stored in isc; 8 per AVX2 lane group), the sums of
+// makeQX's search over the 16 values x: sLX[k] = Σ wx[i]·l, sL2[k] = Σ (w[i]·l)·l with
+// l = clamp(nearestInt(isc[k]·x[i]), -nmax, nmax-1), each lane adding in element order with the scalar
+// code's roundings (no FMA). Implemented in quant_amd64.s.
 //
 //go:noescape
-func qxSumsAVX2(x, w, wx *[16]float32, isc, sLX, sL2 *[24]float32, nmax int)
-
-// qkxSumsAVX2 computes makeQKX2's sums for 8 trial scales isc at once: for lane k, with
-// l = clamp(nearestInt(isc[k]·xm[i]), 0, nmax) and wl = w[i]·l, sums[k] = Σ wl, sums[8+k] = Σ wl·l,
-// sums[16+k] = Σ wl·x[i], in element order with the scalar code's roundings. Implemented in quant_amd64.s.
-//
-//go:noescape
-func qkxSumsAVX2(xm, x, w *[32]float32, isc *[8]float32, sums *[24]float32, nmax int)
-
-// qkxErrAVX2 computes makeQKX2's weighted error of 8 trials at once: cur[k] = Σ w[i]·(diff·diff) with
-// diff = (scale[k]·l + min[k]) - x[i], l as in qkxSumsAVX2. Implemented in quant_amd64.s.
-//
-//go:noescape
-func qkxErrAVX2(xm, x, w *[32]float32, isc, scale, min, cur *[8]float32, nmax int)
+func qxSumsAVX2(x, w, wx *[16]float32, num *[24]float32, mx float32, isc, sLX, sL2 *[24]float32, nmax int)
 
 // q8AbsMaxAVX2 stores in amax[b] the largest |x| of each of nb 32-value blocks. Implemented in
 // quant_amd64.s.
@@ -50,3 +37,11 @@ func q4MaxAVX2(x *float32, amax *float32, idx *int32, nb int)
 //
 //go:noescape
 func q4RoundAVX2(x *float32, id *float32, y *byte, nb int)
+
+// qkxBatchAVX2 is one batch of makeQKX2's search, 8 trial scales isc: sums, fit (sw = sumW, sumX) and
+// weighted error, out = cur[8], scale[8], min[8], D[8]; lanes whose over[k] is negative take
+// overScale[k] and overMin[k] as their fit. scratch holds the levels between the passes. Implemented in
+// quant_amd64.s.
+//
+//go:noescape
+func qkxBatchAVX2(xm, x, w *[32]float32, isc *[8]float32, sw *[2]float32, over, overScale, overMin *[8]float32, out *[32]float32, scratch *[256]float32, nmax int)

@@ -1,16 +1,19 @@
 #include "textflag.h"
 
-// func qxSumsAVX2(x, w, wx *[16]float32, isc, sLX, sL2 *[24]float32, nmax int)
-// Three groups of 8 lanes, one trial scale per lane; per element: l = nearestInt(isc·x) by the 1.5·2²³
-// trick, clamped to [-nmax, nmax-1], then sLX += wx·l and sL2 += (w·l)·l in element order.
-TEXT ·qxSumsAVX2(SB), NOSPLIT, $0-56
+// func qxSumsAVX2(x, w, wx *[16]float32, num *[24]float32, mx float32, isc, sLX, sL2 *[24]float32, nmax int)
+// Three groups of 8 lanes, one trial scale per lane, isc = num/mx (stored); per element:
+// l = nearestInt(isc·x) by the 1.5·2²³ trick, clamped to [-nmax, nmax-1], then sLX += wx·l and
+// sL2 += (w·l)·l in element order.
+TEXT ·qxSumsAVX2(SB), NOSPLIT, $0-72
 	MOVQ x+0(FP), SI
 	MOVQ w+8(FP), DX
 	MOVQ wx+16(FP), BX
-	MOVQ isc+24(FP), R8
-	MOVQ sLX+32(FP), R9
-	MOVQ sL2+40(FP), R10
-	MOVQ nmax+48(FP), AX
+	MOVQ num+24(FP), R12
+	VBROADCASTSS mx+32(FP), Y9
+	MOVQ isc+40(FP), R8
+	MOVQ sLX+48(FP), R9
+	MOVQ sL2+56(FP), R10
+	MOVQ nmax+64(FP), AX
 	MOVL $0x4b400000, CX // 12582912.0
 	MOVQ CX, X0
 	VPBROADCASTD X0, Y10
@@ -30,7 +33,9 @@ TEXT ·qxSumsAVX2(SB), NOSPLIT, $0-56
 	VPBROADCASTD X0, Y14
 	MOVQ $3, R11
 vec:
-	VMOVUPS (R8), Y0
+	VMOVUPS (R12), Y0
+	VDIVPS Y9, Y0, Y0
+	VMOVUPS Y0, (R8)
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	XORQ CX, CX
@@ -55,6 +60,7 @@ elem:
 	JLT elem
 	VMOVUPS Y1, (R9)
 	VMOVUPS Y2, (R10)
+	ADDQ $32, R12
 	ADDQ $32, R8
 	ADDQ $32, R9
 	ADDQ $32, R10
@@ -88,75 +94,6 @@ elem:
 	VPMINSD Y13, Y4, Y4 \
 	VPMAXSD Y14, Y4, Y4 \
 	VCVTDQ2PS Y4, Y4
-
-// func qkxSumsAVX2(xm, x, w *[32]float32, isc *[8]float32, sums *[24]float32, nmax int)
-// One trial scale per lane; per element l as in makeQKX2, wl = w·l, then sumL += wl, sumL2 += wl·l,
-// sumXL += wl·x in element order. sums = sumL[8], sumL2[8], sumXL[8].
-TEXT ·qkxSumsAVX2(SB), NOSPLIT, $0-48
-	MOVQ xm+0(FP), DI
-	MOVQ x+8(FP), SI
-	MOVQ w+16(FP), DX
-	MOVQ isc+24(FP), R8
-	MOVQ sums+32(FP), R9
-	MOVQ nmax+40(FP), AX
-	QKX_CONSTS
-	VMOVUPS (R8), Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	XORQ CX, CX
-sumsloop:
-	QKX_LEVEL
-	VBROADCASTSS (DX)(CX*1), Y5
-	VMULPS Y4, Y5, Y5
-	VADDPS Y5, Y1, Y1
-	VMULPS Y4, Y5, Y6
-	VADDPS Y6, Y2, Y2
-	VBROADCASTSS (SI)(CX*1), Y7
-	VMULPS Y7, Y5, Y7
-	VADDPS Y7, Y3, Y3
-	ADDQ $4, CX
-	CMPQ CX, $128
-	JLT sumsloop
-	VMOVUPS Y1, (R9)
-	VMOVUPS Y2, 32(R9)
-	VMOVUPS Y3, 64(R9)
-	VZEROUPPER
-	RET
-
-// func qkxErrAVX2(xm, x, w *[32]float32, isc, scale, min, cur *[8]float32, nmax int)
-// One trial per lane: cur = Σ w·(diff·diff), diff = (scale·l + min) - x, l as in qkxSumsAVX2.
-TEXT ·qkxErrAVX2(SB), NOSPLIT, $0-64
-	MOVQ xm+0(FP), DI
-	MOVQ x+8(FP), SI
-	MOVQ w+16(FP), DX
-	MOVQ isc+24(FP), R8
-	MOVQ scale+32(FP), R9
-	MOVQ min+40(FP), R10
-	MOVQ cur+48(FP), R11
-	MOVQ nmax+56(FP), AX
-	QKX_CONSTS
-	VMOVUPS (R8), Y0
-	VMOVUPS (R9), Y1
-	VMOVUPS (R10), Y2
-	VXORPS Y3, Y3, Y3
-	XORQ CX, CX
-errloop:
-	QKX_LEVEL
-	VMULPS Y4, Y1, Y4
-	VADDPS Y2, Y4, Y4
-	VBROADCASTSS (SI)(CX*1), Y5
-	VSUBPS Y5, Y4, Y4
-	VMULPS Y4, Y4, Y4
-	VBROADCASTSS (DX)(CX*1), Y6
-	VMULPS Y4, Y6, Y6
-	VADDPS Y6, Y3, Y3
-	ADDQ $4, CX
-	CMPQ CX, $128
-	JLT errloop
-	VMOVUPS Y3, (R11)
-	VZEROUPPER
-	RET
 
 // func q8AbsMaxAVX2(x *float32, amax *float32, nb int)
 // amax[b] = max |x[32b+j]| over the 32 values of each of nb blocks (max is exact in any order).
@@ -349,5 +286,90 @@ q4roundloop:
 	ADDQ $18, DI
 	DECQ CX
 	JNZ q4roundloop
+	VZEROUPPER
+	RET
+
+// func qkxBatchAVX2(xm, x, w *[32]float32, isc *[8]float32, sw *[2]float32, over, overScale, overMin *[8]float32, out *[32]float32, scratch *[256]float32, nmax int)
+// One makeQKX2 batch of 8 trial scales: the sums as qkxSumsAVX2 (levels kept in scratch), then per lane
+// D = sumW·sumL2 - sumL·sumL, scale = (sumW·sumXL - sumX·sumL)/D, min = (sumL2·sumX - sumL·sumXL)/D, or
+// scale = sumXL/sumL2 and min = 0 when min > 0; lanes whose over[k] has the sign bit set take overScale[k],
+// overMin[k] instead; then the weighted error as qkxErrAVX2. out = cur[8], scale[8], min[8], D[8].
+TEXT ·qkxBatchAVX2(SB), NOSPLIT, $0-88
+	MOVQ xm+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ isc+24(FP), R8
+	MOVQ scratch+72(FP), R12
+	MOVQ nmax+80(FP), AX
+	QKX_CONSTS
+	VMOVUPS (R8), Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ CX, CX
+	MOVQ R12, R13
+bsums:
+	QKX_LEVEL
+	VMOVUPS Y4, (R13)
+	VBROADCASTSS (DX)(CX*1), Y5
+	VMULPS Y4, Y5, Y5
+	VADDPS Y5, Y1, Y1
+	VMULPS Y4, Y5, Y6
+	VADDPS Y6, Y2, Y2
+	VBROADCASTSS (SI)(CX*1), Y7
+	VMULPS Y7, Y5, Y7
+	VADDPS Y7, Y3, Y3
+	ADDQ $32, R13
+	ADDQ $4, CX
+	CMPQ CX, $128
+	JLT bsums
+	MOVQ sw+32(FP), R9
+	VBROADCASTSS (R9), Y5  // sumW
+	VBROADCASTSS 4(R9), Y6 // sumX
+	VMULPS Y2, Y5, Y7
+	VMULPS Y1, Y1, Y8
+	VSUBPS Y8, Y7, Y7      // D
+	VMULPS Y3, Y5, Y8
+	VMULPS Y1, Y6, Y9
+	VSUBPS Y9, Y8, Y8
+	VDIVPS Y7, Y8, Y8      // scale
+	VMULPS Y6, Y2, Y9
+	VMULPS Y3, Y1, Y4
+	VSUBPS Y4, Y9, Y9
+	VDIVPS Y7, Y9, Y9      // min
+	VDIVPS Y2, Y3, Y4      // sumXL/sumL2
+	VCMPPS $0x1e, Y14, Y9, Y5 // min > 0
+	VBLENDVPS Y5, Y4, Y8, Y8
+	VBLENDVPS Y5, Y14, Y9, Y9
+	MOVQ over+40(FP), R9
+	VMOVUPS (R9), Y5
+	MOVQ overScale+48(FP), R9
+	VMOVUPS (R9), Y4
+	VBLENDVPS Y5, Y4, Y8, Y1
+	MOVQ overMin+56(FP), R9
+	VMOVUPS (R9), Y4
+	VBLENDVPS Y5, Y4, Y9, Y2
+	MOVQ out+64(FP), R11
+	VMOVUPS Y1, 32(R11)
+	VMOVUPS Y2, 64(R11)
+	VMOVUPS Y7, 96(R11)
+	VXORPS Y3, Y3, Y3
+	XORQ CX, CX
+	MOVQ R12, R13
+berr:
+	VMOVUPS (R13), Y4
+	VMULPS Y4, Y1, Y4
+	VADDPS Y2, Y4, Y4
+	VBROADCASTSS (SI)(CX*1), Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y4
+	VBROADCASTSS (DX)(CX*1), Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS Y6, Y3, Y3
+	ADDQ $32, R13
+	ADDQ $4, CX
+	CMPQ CX, $128
+	JLT berr
+	VMOVUPS Y3, (R11)
 	VZEROUPPER
 	RET

@@ -1,5 +1,7 @@
 package gguf
 
+import "math"
+
 // K-quants: 256-element super-blocks, ported from ggml's reference quantizers (quantize_row_q{4,5,6}_K_ref,
 // the path llama-quantize takes without an importance matrix), float32 arithmetic in the same order so the
 // bytes match. Products are wrapped in float32(...) where a fused multiply-add could otherwise change the
@@ -98,54 +100,39 @@ func makeQKX2(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelta floa
 	return scale, -lo
 }
 
-// qkx2SearchVec is makeQKX2 from its first fit (iscale0, scale0) on, eight trial scales at a time
-// (qkxSumsAVX2, qkxErrAVX2), decided in trial order. The first fit's error is the last lane of the first
-// batch. A trial that is kept changes the min, which every later trial measures from, so the lanes after it
-// are dropped and the next batch starts at the trial after it, from the new min. The levels are written once,
-// from the kept trial's scale and min.
+// qkx2SearchVec is makeQKX2 from its first fit (iscale0, scale0) on, eight trial scales per qkxBatchAVX2
+// call (sums, fit and error, lane by lane in the scalar code's float32 operations), decided in trial order.
+// The first fit's error is the last lane of the first batch. A trial that is kept changes the min, which
+// every later trial measures from, so the lanes after it are dropped and the next batch starts at the trial
+// after it, from the new min. The levels are written once, from the kept trial's scale and min.
 func qkx2SearchVec(nmax int, x, weights, xm *[32]float32, L *[32]uint8, rmin, rdelta float32, nstep int, lo, hi, sumW, sumX, iscale0, scale0 float32) (float32, float32) {
 	fn := float32(nmax)
-	var isc, thisScale, thisMin, cur [8]float32
-	var sums [24]float32
+	var isc, over, overScale, overMin [8]float32
+	var out [32]float32
+	var scratch [256]float32
+	sw := [2]float32{sumW, sumX}
 	var best, scale float32
 	keptIsc, keptLo := iscale0, lo
 	for is, first := 0, true; is <= nstep; first = false {
 		lanes := 8
 		if first {
 			lanes = 7
+			isc[7] = iscale0 // the first fit: its own scale and min, error only
+			over[7], overScale[7], overMin[7] = -1, scale0, lo
+		} else {
+			over[7] = 0
 		}
 		for k := range lanes {
 			isc[k] = (rmin + float32(rdelta*float32(is+k)) + fn) / (hi - lo)
 		}
-		if first {
-			isc[7] = iscale0
-		}
-		qkxSumsAVX2(xm, x, weights, &isc, &sums, nmax)
-		var fit [8]bool
-		for k := range lanes {
-			sumL, sumL2, sumXL := sums[k], sums[8+k], sums[16+k]
-			D := float32(sumW*sumL2) - float32(sumL*sumL)
-			thisScale[k], thisMin[k] = 0, 0
-			if D > 0 {
-				fit[k] = true
-				thisScale[k] = (float32(sumW*sumXL) - float32(sumX*sumL)) / D
-				thisMin[k] = (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
-				if thisMin[k] > 0 {
-					thisMin[k] = 0
-					thisScale[k] = sumXL / sumL2
-				}
-			}
-		}
-		if first {
-			thisScale[7], thisMin[7] = scale0, lo
-		}
-		qkxErrAVX2(xm, x, weights, &isc, &thisScale, &thisMin, &cur, nmax)
+		qkxBatchAVX2(xm, x, weights, &isc, &sw, &over, &overScale, &overMin, &out, &scratch, nmax)
+		cur, thisScale, thisMin, D := out[0:8], out[8:16], out[16:24], out[24:32]
 		if first {
 			best, scale = cur[7], scale0
 		}
 		next := is + lanes
 		for k := 0; k < lanes && is+k <= nstep; k++ {
-			if fit[k] && cur[k] < best {
+			if D[k] > 0 && cur[k] < best {
 				keptIsc, keptLo = isc[k], lo // its levels were measured from the min before it
 				best, scale, lo = cur[k], thisScale[k], thisMin[k]
 				for i, v := range x {
@@ -169,15 +156,22 @@ func qkx2SearchVec(nmax int, x, weights, xm *[32]float32, L *[32]uint8, rmin, rd
 // the scalar code's float32 operations in the same order); the accept/reject pass runs trial by trial and
 // the levels are written once, from the kept trial's scale.
 func makeQX(nmax int, x *[16]float32, L *[16]int8, vec bool) float32 {
-	var mx, amax float32
-	for _, v := range x {
-		if a := abs32(v); a > amax {
-			amax, mx = a, v
-		}
+	var m0, m1 uint32 // the largest magnitude's bits (ordered as the magnitudes are), two chains
+	for i := 0; i < 16; i += 2 {
+		m0 = max(m0, math.Float32bits(x[i])&0x7fffffff)
+		m1 = max(m1, math.Float32bits(x[i+1])&0x7fffffff)
 	}
+	amax := math.Float32frombits(max(m0, m1))
 	if amax < groupMaxEps {
 		*L = [16]int8{}
 		return 0
+	}
+	var mx float32 // the first value of that magnitude, as ggml's strict > scan keeps it
+	for _, v := range x {
+		if abs32(v) == amax {
+			mx = v
+			break
+		}
 	}
 	var w, wx [16]float32 // the weight x² and x²·x, rounded as ggml's w*x[i]*l rounds them
 	for i, v := range x {
@@ -185,19 +179,20 @@ func makeQX(nmax int, x *[16]float32, L *[16]int8, vec bool) float32 {
 		wx[i] = w[i] * v
 	}
 	fn := float32(nmax)
-	var isc, sLX, sL2 [24]float32
+	var num, isc, sLX, sL2 [24]float32
 	for k := range 18 {
 		is := k - 9
 		if is >= 0 {
 			is++
 		}
-		isc[k] = -(fn + float32(0.1*float32(is))) / mx
+		num[k] = -(fn + float32(0.1*float32(is)))
 	}
-	isc[18] = -fn / mx // the first fit
+	num[18] = -fn // the first fit
 	if vec {
-		qxSumsAVX2(x, &w, &wx, &isc, &sLX, &sL2, nmax)
+		qxSumsAVX2(x, &w, &wx, &num, mx, &isc, &sLX, &sL2, nmax)
 	} else {
 		for k := range 19 {
+			isc[k] = num[k] / mx
 			var sumLX, sumL2 float32
 			for i := range 16 {
 				fl := float32(max(-nmax, min(nmax-1, nearestInt(isc[k]*x[i]))))
