@@ -566,6 +566,7 @@ func TestGGUFSPMWPMBadInput(t *testing.T) {
 		{"token type not int32", map[string]any{"tokenizer.ggml.tokens": small, "tokenizer.ggml.token_type": []any{uint8(1), uint8(1), uint8(1), uint8(1), uint8(1), uint8(1)}}, false, "token_type[0] is uint8"},
 		{"token not a string", map[string]any{"tokenizer.ggml.tokens": []any{"a", int32(3)}}, false, "tokens[1] is int32"},
 		{"add_bos without bos", map[string]any{"tokenizer.ggml.tokens": toks("a")}, false, "add_bos_token is true but there is no BOS token"},
+		{"duplicate token", map[string]any{"tokenizer.ggml.tokens": toks("<unk>", "<s>", "a", "a")}, false, `token "a" appears twice`},
 		{"bert without unk", map[string]any{"tokenizer.ggml.tokens": toks("[PAD]", "▁a")}, true, "unknown token"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

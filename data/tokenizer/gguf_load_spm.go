@@ -76,7 +76,7 @@ func tokenizerJSONFromGGUFSPM(kv map[string]any, path string) ([]byte, error) {
 // llama.cpp cuts out before tokenizing (control, unknown: special; user-defined: not) are added tokens
 // matched on the raw text, with llama.cpp's lstrip/rstrip.
 func spmTokenizerJSON(v *spmWPMVocab) (map[string]any, error) {
-	vocab := maps.Clone(v.ids) // a duplicated text keeps the later id, as llama.cpp's token_to_id
+	vocab := maps.Clone(v.ids) // token texts are unique (newSPMWPMVocab)
 	type merge struct {
 		l, r       string
 		score      float32

@@ -7,8 +7,8 @@ import (
 )
 
 // spmWPMVocab is a GGUF vocabulary as llama.cpp's llama_vocab::impl::load reads it for the "llama" (SPM) and
-// "bert" (WPM) tokenizer models: tokens by id (an empty one is renamed "[EMPTY_<id>]"), a text → id map in
-// which a later duplicate wins, scores, per-token attributes from tokenizer.ggml.token_type plus llama.cpp's
+// "bert" (WPM) tokenizer models: tokens by id (an empty one is renamed "[EMPTY_<id>]"; a text twice is refused,
+// as llama.cpp aborts on it), scores, per-token attributes from tokenizer.ggml.token_type plus llama.cpp's
 // overrides by token text, the special-token cache (control, user-defined and unknown tokens, longest first)
 // and the special ids with llama.cpp's defaults for the model. It implements model, so that a Tokenizer whose
 // pre-tokenizer, normalizer and added-token matching are off hands it the whole text (see encode).
@@ -142,6 +142,10 @@ func newSPMWPMVocab(kv map[string]any, path string, wpm bool) (*spmWPMVocab, err
 		}
 		if s == "" {
 			s = fmt.Sprintf("[EMPTY_%d]", i)
+		}
+		if j, dup := v.ids[s]; dup {
+			// llama.cpp aborts on such a file (GGML_ASSERT id_to_token.size() == token_to_id.size()).
+			return nil, fmt.Errorf("tokenizer: %s: token %q appears twice in tokenizer.ggml.tokens (ids %d and %d); llama.cpp cannot load this vocabulary", path, s, j, i)
 		}
 		v.tokens[i] = s
 		v.ids[s] = i
