@@ -244,14 +244,10 @@ func checkImportKeys(g *gguf.File, arch string) error {
 	if n, ok := ggufUint(g, arch+".block_count"); ok && n > len(g.Tensors) {
 		return fmt.Errorf("gguf: %s: %s.block_count %d but the file holds only %d tensors", g.Path, arch, n, len(g.Tensors))
 	}
-	for _, k := range []string{"attention.head_count", "attention.head_count_kv"} {
-		h, ok := ggufUint(g, arch+"."+k)
-		d, ok2 := ggufUint(g, arch+".embedding_length")
-		if ok && ok2 && d%h != 0 {
-			if _, kl := g.KV[arch+".attention.key_length"]; !kl {
-				return fmt.Errorf("gguf: %s: %s.embedding_length %d is not divisible by %s.%s %d", g.Path, arch, d, arch, k, h)
-			}
-		}
+	h, ok := ggufUint(g, arch+".attention.head_count")
+	d, ok2 := ggufUint(g, arch+".embedding_length")
+	if _, kl := g.KV[arch+".attention.key_length"]; ok && ok2 && !kl && d%h != 0 {
+		return fmt.Errorf("gguf: %s: %s.embedding_length %d is not divisible by %s.attention.head_count %d", g.Path, arch, d, arch, h)
 	}
 	return nil
 }
