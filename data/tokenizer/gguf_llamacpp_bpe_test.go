@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,8 +77,9 @@ func compareIDs(t *testing.T, label string, tok *Tokenizer, texts []string, want
 
 // TestLlamaCppPreTypes: for every pre type llama.cpp defines for byte-level BPE that hift splits (one
 // tokenizer.ggml.pre name per type; aliases share the type), the GPT-2 vocabulary relabelled with that pre type
-// tokenizes the corpus and llama.cpp's own tokenizer test texts in hift (LoadGGUF) exactly as in llama.cpp
-// (node-llama-cpp) with the same file, and so does HF tokenizers with the tokenizer.json hift import writes. The
+// tokenizes the corpus, llama.cpp's own tokenizer test texts and 150 random mixtures of the pieces that tell
+// splitters apart in hift (LoadGGUF) exactly as in llama.cpp (node-llama-cpp) with the same file, and so does HF
+// tokenizers with the tokenizer.json hift import writes. The
 // vocabulary is the same for all: what differs is llama.cpp's splitting (several regexes in sequence, its
 // category-collapsed std::regex, its hand-written GPT-2/LLaMA-3/Qwen2 splitters) and ignore_merges.
 func TestLlamaCppPreTypes(t *testing.T) {
@@ -114,7 +116,7 @@ func TestLlamaCppPreTypes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	texts := append(corpusTexts(t), vocabTestTexts(t)...)
+	texts := append(append(corpusTexts(t), vocabTestTexts(t)...), mixedTexts(150)...)
 	ref := llamaCppTokenizeMany(t, files, texts)
 	jsons := make([]string, len(files))
 	for i, pre := range names {
@@ -181,6 +183,28 @@ func checkHFAgainstLlamaCpp(t *testing.T, label string, texts []string, hf, llam
 		}
 	}
 	t.Logf("%s: HF tokenizers on the imported tokenizer.json: %d of %d texts identical to llama.cpp", label, same, len(texts))
+}
+
+// mixedTexts are n texts drawn (fixed seed) from pieces where splitters differ: scripts, digits of several
+// kinds, ASCII and Unicode whitespace, contractions in both cases, marks, emoji sequences, code points newer than
+// Go's Unicode tables (CJK Extension I), unassigned and format characters, chameleon's sentinels.
+func mixedTexts(n int) []string {
+	pieces := []string{"abcXYZ", "0123456789", "٣٤٥١٢", "  ", "\t", "\n", "\r\n", "\u00a0", "\u2003", "\u3000", "\u0085",
+		"'s", "'S", "'ll", "'LL", "'Re", "'ſ", "ſ", "K", "İ", "ß", "é", "e\u0301", "\u0301", "ा", "न", "한국", "日本語", "中文",
+		"ひらがな", "カタカナ", "ｶﾀ", "!?", "...", "—", "“”", "，。", "、", "$+<=>^~|`", "@#%&*", "()[]{}", "/", "\\", "_", "-",
+		"😀", "👨\u200d👩\u200d👧", "🇺🇸", "\u200d", "\ufeff", "\u200b", "²", "½", "Ⅻ", "①", "\u0378", "\U000e0001",
+		"\U0002ebf0", "\u2ffc", "\U00010400", "Ω", "µ", "ǅ", "ʰ", "<sentinel:12>", "IMGIMGABZ", "    ", "<|endoftext|>",
+		"Hello", " World", "123456789012", "xxx", "\u0e01\u0e34", "ក", "ꩠ", "가", "ㄱ", "ㄅ"}
+	rng := rand.New(rand.NewPCG(7, 11))
+	texts := make([]string, n)
+	for i := range texts {
+		var b strings.Builder
+		for k := 1 + rng.IntN(12); k > 0; k-- {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		texts[i] = b.String()
+	}
+	return texts
 }
 
 func llamaArchKVs() []gguf.KV {

@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/hift-go/hift/io/gguf"
 )
@@ -114,7 +115,8 @@ func (t *Tokenizer) ggufSpecialKVs(n, bos, eos, unk, pad int) []gguf.KV {
 // in llama.cpp's order, then ByteLevel without a regex. llama.cpp's GPT-2 splitter also keeps the whitespace its
 // regex leaves over as words, which is GPT-2's full regex; the other regexes are written as llama.cpp runs them
 // (its case-insensitive contractions spelled out as [sS], ...). HF's Oniguruma and llama.cpp's std::regex agree
-// on them except for \d and \w, which are ASCII in llama.cpp (superbpe's \d only).
+// on them except for \d and \w, which are ASCII in llama.cpp (superbpe's \d only), and for non-ASCII whitespace,
+// which llama.cpp turns into \v before a regex without \p{..} sees it (hfWideRegex).
 func hfPreTokenizer(pt llamaPreType) (map[string]any, error) {
 	if len(pt.regexes) == 1 && pt.regexes[0] == llamaGPT2Regex {
 		return map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}, nil
@@ -136,8 +138,58 @@ func hfPreTokenizer(pt llamaPreType) (map[string]any, error) {
 			han += "]"
 			re = han + `+|[^\r\n\p{L}\p{N}]?(?:(?!` + han + `)\p{L})+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 		}
-		seq = append(seq, map[string]any{"type": "Split", "pattern": map[string]any{"Regex": re}, "behavior": "Isolated", "invert": false})
+		seq = append(seq, map[string]any{"type": "Split", "pattern": map[string]any{"Regex": hfWideRegex(re)}, "behavior": "Isolated", "invert": false})
 	}
 	seq = append(seq, map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false})
 	return map[string]any{"type": "Sequence", "pretokenizers": seq}, nil
+}
+
+// nonASCIISpace is the non-ASCII whitespace llama.cpp replaces by \v before matching a regex without \p{..}.
+const nonASCIISpace = "\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+
+// hfWideRegex makes a regex llama.cpp runs on its whitespace-replaced text (non-ASCII, no \p{..}) match the same
+// in HF: a bracket class with non-ASCII ranges no longer matches non-ASCII whitespace (deepseek's [一-龥ࠀ-一가-퟿]
+// spans U+2000–U+3000, but llama.cpp sees those spaces as \v).
+func hfWideRegex(e string) string {
+	if usesCategories(e) || !hasNonASCII(e) {
+		return e
+	}
+	var b strings.Builder
+	rs := []rune(e)
+	for i := 0; i < len(rs); i++ {
+		if rs[i] == '\\' && i+1 < len(rs) {
+			b.WriteRune(rs[i])
+			b.WriteRune(rs[i+1])
+			i++
+			continue
+		}
+		if rs[i] != '[' {
+			b.WriteRune(rs[i])
+			continue
+		}
+		j := i + 1
+		for j < len(rs) && rs[j] != ']' {
+			if rs[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		class := string(rs[i:min(j+1, len(rs))])
+		if strings.HasPrefix(class, "[^") || !hasNonASCII(class) {
+			b.WriteString(class)
+		} else {
+			b.WriteString("(?:(?![" + nonASCIISpace + "])" + class + ")")
+		}
+		i = j
+	}
+	return b.String()
+}
+
+func hasNonASCII(s string) bool {
+	for _, r := range s {
+		if r >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
