@@ -337,9 +337,9 @@ func checkVocabTests(t *testing.T, name string, tok *Tokenizer) {
 
 // TestLlamaCppBPEVocabs: for each byte-level BPE vocabulary llama.cpp ships (testdata/gguf-vocab, made by
 // llama.cpp's converter), hift's LoadGGUF (a) tokenizes llama.cpp's test-tokenizer-0 texts exactly as its
-// expected ids, (b) tokenizes the corpus exactly as llama.cpp (node-llama-cpp) does with the same file, special
-// tokens parsed, and (c) the tokenizer.json hift import writes from it loads in HF tokenizers and gives llama.cpp's
-// ids on the corpus.
+// expected ids, (b) tokenizes the corpus and 150 random mixtures (mixedTexts) exactly as llama.cpp
+// (node-llama-cpp) does with the same file, special tokens parsed, and (c) the tokenizer.json hift import writes
+// from it loads in HF tokenizers and gives llama.cpp's ids on the same texts.
 func TestLlamaCppBPEVocabs(t *testing.T) {
 	gzs, err := filepath.Glob(filepath.Join(vocabDir(), "ggml-vocab-*.gguf.gz"))
 	if err != nil {
@@ -363,7 +363,7 @@ func TestLlamaCppBPEVocabs(t *testing.T) {
 	if len(files) < 8 {
 		t.Fatalf("%d byte-level BPE vocabularies in %s, want llama.cpp's 8 (gpt-2, falcon, deepseek-llm, deepseek-coder, mpt, starcoder, refact, gpt-neox)", len(files), vocabDir())
 	}
-	texts := corpusTexts(t)
+	texts := append(corpusTexts(t), mixedTexts(150)...)
 	ref := llamaCppTokenizeMany(t, files, texts)
 	jsons := make([]string, len(files))
 	for i, name := range names {
@@ -374,7 +374,7 @@ func TestLlamaCppBPEVocabs(t *testing.T) {
 		}
 		checkVocabTests(t, name, tok)
 		same := compareIDs(t, name, tok, texts, ref[files[i]])
-		t.Logf("%s: %d of %d corpus texts identical to llama.cpp", name, same, len(texts))
+		t.Logf("%s: %d of %d texts (corpus and random mixtures) identical to llama.cpp", name, same, len(texts))
 		jsons[i] = importedTokenizerJSON(t, files[i])
 	}
 	hf := hfTokenizeMany(t, jsons, texts)
