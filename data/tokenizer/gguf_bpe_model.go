@@ -42,8 +42,9 @@ type llamaBPE struct {
 	specials []int // ids cut out of the text, longest text first
 }
 
-// newLlamaBPE builds the model from the vocabulary as llama.cpp's loader reads it (attrs from
-// llamaTokenAttrs).
+// newLlamaBPE builds the model from the vocabulary as llama.cpp's loader reads it (readGGUFBPEVocab). Special
+// tokens of equal length keep id order (llama.cpp's sort leaves their order unspecified; it matters only when two
+// of them overlap in a text).
 func newLlamaBPE(tokens []string, attrs []int, merges []string, pre llamaPreType) (*llamaBPE, error) {
 	sp, err := newLlamaSplitter(pre.regexes)
 	if err != nil {
