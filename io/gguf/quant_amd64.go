@@ -45,3 +45,9 @@ func q4RoundAVX2(x *float32, id *float32, y *byte, nb int)
 //
 //go:noescape
 func qkxBatchAVX2(xm, x, w *[32]float32, isc *[8]float32, sw *[2]float32, over, overScale, overMin *[8]float32, out *[32]float32, scratch *[256]float32, nmax int)
+
+// levelsAVX2 writes out[i] = clamp(nearestInt((x[i]+add)/div), lo, hi) + off for n values (a multiple of 8;
+// the final levels of a K-quant group). Implemented in quant_amd64.s.
+//
+//go:noescape
+func levelsAVX2(x *float32, n int, add, div float32, lo, hi, off int32, out *byte)

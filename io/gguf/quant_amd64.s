@@ -373,3 +373,52 @@ berr:
 	VMOVUPS Y3, (R11)
 	VZEROUPPER
 	RET
+
+// func levelsAVX2(x *float32, n int, add, div float32, lo, hi, off int32, out *byte)
+// out[i] = clamp(nearestInt((x[i]+add)/div), lo, hi) + off for n (a multiple of 8) values, as bytes.
+TEXT ·levelsAVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS add+16(FP), Y8
+	VBROADCASTSS div+20(FP), Y9
+	MOVL lo+24(FP), AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y13
+	MOVL hi+28(FP), AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y14
+	MOVL off+32(FP), AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y15
+	MOVQ out+40(FP), DI
+	MOVL $0x4b400000, AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y10
+	MOVL $0x7fffff, AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y11
+	MOVL $0x400000, AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y12
+	SHRQ $3, CX
+	JZ levelsdone
+levelsloop:
+	VADDPS (SI), Y8, Y0
+	VDIVPS Y9, Y0, Y0
+	VADDPS Y10, Y0, Y0
+	VPAND Y11, Y0, Y0
+	VPSUBD Y12, Y0, Y0
+	VPMINSD Y14, Y0, Y0
+	VPMAXSD Y13, Y0, Y0
+	VPADDD Y15, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSDW X1, X0, X0
+	VPACKUSWB X0, X0, X0
+	MOVQ X0, (DI)
+	ADDQ $32, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ levelsloop
+levelsdone:
+	VZEROUPPER
+	RET

@@ -1,6 +1,9 @@
 package gguf
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // K-quants: 256-element super-blocks, ported from ggml's reference quantizers (quantize_row_q{4,5,6}_K_ref,
 // the path llama-quantize takes without an importance matrix), float32 arithmetic in the same order so the
@@ -291,6 +294,10 @@ func quantK45(x []float32, y []byte, nmax int, rmin float32, nstep int, L *[qkK]
 			continue
 		}
 		dm := m0 * float32(m)
+		if vec {
+			levelsAVX2(&x[32*j], 32, dm, d, 0, int32(nmax), 0, &L[32*j])
+			continue
+		}
 		for ii := range 32 {
 			L[32*j+ii] = uint8(max(0, min(nmax, nearestInt((x[32*j+ii]+dm)/d))))
 		}
@@ -425,6 +432,10 @@ func quantQ6KWith(x []float32, y []byte, vec bool) {
 		for j := range 16 {
 			d := d0 * float32(int8(sc[j]))
 			if d == 0 {
+				continue
+			}
+			if vec { // x+0 only turns -0 into +0, which rounds to the same level
+				levelsAVX2(&xb[16*j], 16, 0, d, -32, 31, 32, (*byte)(unsafe.Pointer(&L[16*j])))
 				continue
 			}
 			for ii := range 16 {

@@ -26,3 +26,7 @@ func q4RoundAVX2(x *float32, id *float32, y *byte, nb int) {
 func qkxBatchAVX2(xm, x, w *[32]float32, isc *[8]float32, sw *[2]float32, over, overScale, overMin *[8]float32, out *[32]float32, scratch *[256]float32, nmax int) {
 	panic("gguf: qkxBatchAVX2 called without AVX2")
 }
+
+func levelsAVX2(x *float32, n int, add, div float32, lo, hi, off int32, out *byte) {
+	panic("gguf: levelsAVX2 called without AVX2")
+}
