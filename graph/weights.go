@@ -235,8 +235,8 @@ func LoadModelReport(dir string) (*Model, map[string]*tensors.Tensor, *LoadRepor
 	return m, w, report, nil
 }
 
-// initHead creates the missing tensors that belong to the model's head unit (its last unit) and returns the
-// missing tensors it could not create.
+// initHead creates the missing tensors that belong to the model's head unit (its last unit) or to an encoder's
+// pooler, and returns the missing tensors it could not create.
 func initHead(m *Model, missing []string, out map[string]*tensors.Tensor, report *LoadReport, seed uint64) ([]string, error) {
 	if len(m.Units) == 0 {
 		return missing, nil
@@ -244,6 +244,15 @@ func initHead(m *Model, missing []string, out map[string]*tensors.Tensor, report
 	head := map[string]bool{}
 	for _, p := range m.Units[len(m.Units)-1].Params {
 		head[p] = true
+	}
+	// An encoder's pooler feeds only the sequence-classification head: a base checkpoint saved without it (a
+	// BertModel(add_pooling_layer=False), an import from llama.cpp's "bert" GGUF) gets a new one, as HF does.
+	for _, u := range m.Units {
+		if strings.HasSuffix(u.Name, ".pooler") {
+			for _, p := range u.Params {
+				head[p] = true
+			}
+		}
 	}
 	std := 0.02
 	if m.Config != nil && m.Config.Has("initializer_range") {

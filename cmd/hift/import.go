@@ -35,8 +35,8 @@ func newImportCmd(f *factory, runF func(*ImportOptions) error) *cobra.Command {
 config.json, model.safetensors (float32, HF names, q/k rows back in HF's layout; Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/
 Q4_K/Q5_K/Q6_K tensors dequantized, so a quantized model can be fine-tuned again) and, where hift can read the
 GGUF vocabulary, tokenizer.json and tokenizer_config.json. llama.cpp's bert embedding models come back as an
-HF BertModel (no task head: hift train --task token_cls --init-head adds one; seq_cls also needs the
-pooler, which GGUF does not hold), their pooling in config.json's
+HF BertModel (no task head: hift train --task seq_cls|token_cls --init-head adds one, and for seq_cls
+a new pooler, which GGUF does not hold), their pooling in config.json's
 hift_gguf_pooling; a RoBERTa exported by hift comes back as a BERT computing the same embeddings (position i
 is row i; RoBERTa's left-padded batches, whose positions skip the padding, are the exception). --format
 onnx recovers the HF checkpoint from a model.onnx whose initializers carry HF names (hift's own exports,
