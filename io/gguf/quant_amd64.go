@@ -38,13 +38,13 @@ func q4MaxAVX2(x *float32, amax *float32, idx *int32, nb int)
 //go:noescape
 func q4RoundAVX2(x *float32, id *float32, y *byte, nb int)
 
-// qkxBatchAVX2 is one batch of makeQKX2's search, 8 trial scales isc: sums, fit (sw = sumW, sumX) and
+// qkxBatchAVX2 is one batch of makeQKX2's search, 8 trial scales isc = num/den (stored in isc): sums, fit (sw = sumW, sumX) and
 // weighted error, out = cur[8], scale[8], min[8], D[8]; lanes whose over[k] is negative take
 // overScale[k] and overMin[k] as their fit. scratch holds the levels between the passes. Implemented in
 // quant_amd64.s.
 //
 //go:noescape
-func qkxBatchAVX2(xm, x, w *[32]float32, isc *[8]float32, sw *[2]float32, over, overScale, overMin *[8]float32, out *[32]float32, scratch *[256]float32, nmax int)
+func qkxBatchAVX2(xm, x, w *[32]float32, num *[8]float32, den float32, isc *[8]float32, sw *[2]float32, over, overScale, overMin *[8]float32, out *[32]float32, scratch *[256]float32, nmax int)
 
 // levelsAVX2 writes out[i] = clamp(nearestInt((x[i]+add)/div), lo, hi) + off for n values (a multiple of 8;
 // the final levels of a K-quant group). Implemented in quant_amd64.s.

@@ -289,20 +289,24 @@ q4roundloop:
 	VZEROUPPER
 	RET
 
-// func qkxBatchAVX2(xm, x, w *[32]float32, isc *[8]float32, sw *[2]float32, over, overScale, overMin *[8]float32, out *[32]float32, scratch *[256]float32, nmax int)
-// One makeQKX2 batch of 8 trial scales: the sums as qkxSumsAVX2 (levels kept in scratch), then per lane
+// func qkxBatchAVX2(xm, x, w *[32]float32, num *[8]float32, den float32, isc *[8]float32, sw *[2]float32, over, overScale, overMin *[8]float32, out *[32]float32, scratch *[256]float32, nmax int)
+// One makeQKX2 batch of 8 trial scales isc = num/den (stored): the sums as qkxSumsAVX2 (levels kept in scratch), then per lane
 // D = sumW·sumL2 - sumL·sumL, scale = (sumW·sumXL - sumX·sumL)/D, min = (sumL2·sumX - sumL·sumXL)/D, or
 // scale = sumXL/sumL2 and min = 0 when min > 0; lanes whose over[k] has the sign bit set take overScale[k],
 // overMin[k] instead; then the weighted error as qkxErrAVX2. out = cur[8], scale[8], min[8], D[8].
-TEXT ·qkxBatchAVX2(SB), NOSPLIT, $0-88
+TEXT ·qkxBatchAVX2(SB), NOSPLIT, $0-104
 	MOVQ xm+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ w+16(FP), DX
-	MOVQ isc+24(FP), R8
-	MOVQ scratch+72(FP), R12
-	MOVQ nmax+80(FP), AX
+	MOVQ num+24(FP), R8
+	VBROADCASTSS den+32(FP), Y1
+	MOVQ isc+40(FP), R9
+	MOVQ scratch+88(FP), R12
+	MOVQ nmax+96(FP), AX
 	QKX_CONSTS
 	VMOVUPS (R8), Y0
+	VDIVPS Y1, Y0, Y0
+	VMOVUPS Y0, (R9)
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
@@ -323,7 +327,7 @@ bsums:
 	ADDQ $4, CX
 	CMPQ CX, $128
 	JLT bsums
-	MOVQ sw+32(FP), R9
+	MOVQ sw+48(FP), R9
 	VBROADCASTSS (R9), Y5  // sumW
 	VBROADCASTSS 4(R9), Y6 // sumX
 	VMULPS Y2, Y5, Y7
@@ -341,15 +345,15 @@ bsums:
 	VCMPPS $0x1e, Y14, Y9, Y5 // min > 0
 	VBLENDVPS Y5, Y4, Y8, Y8
 	VBLENDVPS Y5, Y14, Y9, Y9
-	MOVQ over+40(FP), R9
+	MOVQ over+56(FP), R9
 	VMOVUPS (R9), Y5
-	MOVQ overScale+48(FP), R9
+	MOVQ overScale+64(FP), R9
 	VMOVUPS (R9), Y4
 	VBLENDVPS Y5, Y4, Y8, Y1
-	MOVQ overMin+56(FP), R9
+	MOVQ overMin+72(FP), R9
 	VMOVUPS (R9), Y4
 	VBLENDVPS Y5, Y4, Y9, Y2
-	MOVQ out+64(FP), R11
+	MOVQ out+80(FP), R11
 	VMOVUPS Y1, 32(R11)
 	VMOVUPS Y2, 64(R11)
 	VMOVUPS Y7, 96(R11)

@@ -110,7 +110,7 @@ func makeQKX2(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelta floa
 // after it, from the new min. The levels are written once, from the kept trial's scale and min.
 func qkx2SearchVec(nmax int, x, weights, xm *[32]float32, L *[32]uint8, rmin, rdelta float32, nstep int, lo, hi, sumW, sumX, iscale0, scale0 float32) (float32, float32) {
 	fn := float32(nmax)
-	var isc, over, overScale, overMin [8]float32
+	var num, isc, over, overScale, overMin [8]float32
 	var out [32]float32
 	var scratch [256]float32
 	sw := [2]float32{sumW, sumX}
@@ -120,15 +120,15 @@ func qkx2SearchVec(nmax int, x, weights, xm *[32]float32, L *[32]uint8, rmin, rd
 		lanes := 8
 		if first {
 			lanes = 7
-			isc[7] = iscale0 // the first fit: its own scale and min, error only
+			num[7] = fn // the first fit, iscale0 = fn/(hi-lo): its own scale and min, error only
 			over[7], overScale[7], overMin[7] = -1, scale0, lo
 		} else {
 			over[7] = 0
 		}
 		for k := range lanes {
-			isc[k] = (rmin + float32(rdelta*float32(is+k)) + fn) / (hi - lo)
+			num[k] = rmin + float32(rdelta*float32(is+k)) + fn
 		}
-		qkxBatchAVX2(xm, x, weights, &isc, &sw, &over, &overScale, &overMin, &out, &scratch, nmax)
+		qkxBatchAVX2(xm, x, weights, &num, hi-lo, &isc, &sw, &over, &overScale, &overMin, &out, &scratch, nmax)
 		cur, thisScale, thisMin, D := out[0:8], out[8:16], out[16:24], out[24:32]
 		if first {
 			best, scale = cur[7], scale0

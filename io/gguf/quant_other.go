@@ -23,7 +23,7 @@ func q4RoundAVX2(x *float32, id *float32, y *byte, nb int) {
 	panic("gguf: q4RoundAVX2 called without AVX2")
 }
 
-func qkxBatchAVX2(xm, x, w *[32]float32, isc *[8]float32, sw *[2]float32, over, overScale, overMin *[8]float32, out *[32]float32, scratch *[256]float32, nmax int) {
+func qkxBatchAVX2(xm, x, w *[32]float32, num *[8]float32, den float32, isc *[8]float32, sw *[2]float32, over, overScale, overMin *[8]float32, out *[32]float32, scratch *[256]float32, nmax int) {
 	panic("gguf: qkxBatchAVX2 called without AVX2")
 }
 
