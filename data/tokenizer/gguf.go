@@ -42,8 +42,9 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 			Special bool   `json:"special"`
 		} `json:"added_tokens"`
 		Model struct {
-			Vocab  map[string]int    `json:"vocab"`
-			Merges []json.RawMessage `json:"merges"`
+			Vocab        map[string]int    `json:"vocab"`
+			Merges       []json.RawMessage `json:"merges"`
+			IgnoreMerges bool              `json:"ignore_merges"`
 		} `json:"model"`
 	}
 	if err := json.Unmarshal(raw, &tj); err != nil {
@@ -52,6 +53,9 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 	pre, err := ggufPre(tj.PreTokenizer)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	if pre == "llama-bpe" && !tj.Model.IgnoreMerges {
+		pre = "smaug-bpe" // llama.cpp's llama-bpe ignores merges; smaug-bpe splits the same way and merges
 	}
 	n := t.VocabSize()
 	tokens := make([]string, n)

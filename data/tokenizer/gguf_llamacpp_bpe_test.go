@@ -468,3 +468,37 @@ func TestLlamaCppSpecialTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestGGUFExportIgnoreMerges: a tokenizer.json with LLaMA-3's regex but without ignore_merges is exported as
+// smaug-bpe (llama.cpp's llama-bpe would ignore merges: 3 of these texts tokenized differently), and llama.cpp
+// then tokenizes as hift does.
+func TestGGUFExportIgnoreMerges(t *testing.T) {
+	raw, err := readMaybeGzip(filepath.Join(fixtures(t), "llama3", "tokenizer.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"ignore_merges":true`) {
+		t.Fatal("the LLaMA-3 fixture no longer sets ignore_merges")
+	}
+	tj := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(tj, []byte(strings.Replace(string(raw), `"ignore_merges":true`, `"ignore_merges":false`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Load(tj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := vocabOnlyGGUF(t, tok)
+	g, err := gguf.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, _ := g.KV["tokenizer.ggml.pre"].(string)
+	g.Close()
+	if pre != "smaug-bpe" {
+		t.Errorf("tokenizer.ggml.pre %q, want smaug-bpe", pre)
+	}
+	texts := append(corpusTexts(t), mixedTexts(150)...)
+	ref := llamaCppTokenizeMany(t, []string{file}, texts)
+	t.Logf("LLaMA-3 regex without ignore_merges, exported as %s: %d of %d texts tokenized by llama.cpp as by hift", pre, compareIDs(t, "export", tok, texts, ref[file]), len(texts))
+}
