@@ -1,7 +1,8 @@
 // Package gguf reads and writes GGUF v3 files (the llama.cpp model format): metadata key/values, tensor infos
 // and 32-byte-aligned tensor data, streamed one tensor at a time. It also holds ggml's block codecs (Q8_0,
 // Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K; quant.go, quant_k.go, bit-identical to ggml's reference
-// quantizers) and llama-quantize's per-tensor type choice for each file type (mix.go). It knows nothing of
+// quantizers; the hot loops of Q8_0, Q4_0 and the K-quants also in AVX2, quant_amd64.s, chosen at run time,
+// same bytes) and llama-quantize's per-tensor type choice for each file type (mix.go). It knows nothing of
 // architectures: callers hand in GGUF names, shapes in HF (row-major) order and data; shapes are reversed
 // once here (GGUF lists the fastest axis first). No GoMLX import.
 package gguf
