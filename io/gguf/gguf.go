@@ -262,6 +262,11 @@ func encodeAhead(tensors []Tensor, window int) *pipeline {
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
+				defer func() { // a panicking Encode is reported as its tensor's error, as on the caller's goroutine
+					if r := recover(); r != nil {
+						p.res[i] <- encoded{nil, fmt.Errorf("encoding panicked: %v", r)}
+					}
+				}()
 				data, err := t.Encode()
 				p.res[i] <- encoded{data, err}
 			}()

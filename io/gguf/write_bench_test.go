@@ -87,6 +87,12 @@ func TestWriteFileEncodesAhead(t *testing.T) {
 	if c := calls.Load(); c > 6+encodeWindow {
 		t.Errorf("%d Encodes started after tensor 6 failed, want at most %d", c, 6+encodeWindow)
 	}
+
+	ts[3].Encode = func() ([]byte, error) { panic("bad tensor") }
+	err = WriteFile(filepath.Join(t.TempDir(), "c.gguf"), nil, ts[:4])
+	if err == nil || !strings.Contains(err.Error(), `"t3"`) || !strings.Contains(err.Error(), "bad tensor") {
+		t.Errorf("WriteFile with a panicking Encode: %v, want an error naming t3 and the panic", err)
+	}
 }
 
 // BenchmarkWriteFile writes 16 tensors of 1024×1024 float32 quantized to Q8_0 and Q4_K while the file is
