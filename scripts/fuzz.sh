@@ -20,6 +20,7 @@ targets=(
   "./data/tokenizer FuzzSentencePiece" # tokenizer.model (SentencePiece ModelProto) and encoding
   "./data/tokenizer FuzzSentencePieceText" # any text through the LLaMA-2 tokenizer.model (round trip)
   "./data/tokenizer FuzzChatTemplate"  # chat templates (Jinja)
+  "./data/tokenizer FuzzGGUFBPEText"    # any text through llama.cpp-style byte-level BPE (11 pre types) from GGUF vocabularies
   "./data/tokenizer FuzzGGUFSPMWPMText" # any text through llama.cpp-style SentencePiece / WordPiece from GGUF vocabularies
   "./data FuzzRows"                    # JSONL / CSV / TSV rows through formatting
   "./io/onnx FuzzParse"                # ONNX ModelProto (hift import --format onnx)
