@@ -176,6 +176,18 @@ func runImport(opts *ImportOptions) error {
 		return err
 	}
 	defer g.Close()
+	if len(g.Tensors) == 0 {
+		// A vocab-only file (as llama.cpp's models/ggml-vocab-*.gguf): its tokenizer is all there is to import.
+		tj, err := tokenizer.TokenizerJSONFromGGUF(g.KV, opts.In)
+		if err != nil {
+			return fmt.Errorf("import: %s holds no tensors (a vocab-only file) and its tokenizer cannot be imported: %w", opts.In, err)
+		}
+		if err := writeGGUFTokenizer(opts.Out, g.KV, tj); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.f.stderr, "imported %s: vocab-only GGUF, tokenizer.json and tokenizer_config.json into %s (no weights)\n", opts.In, opts.Out)
+		return nil
+	}
 	cfg, weights, err := graph.GGUFImport(g)
 	if err != nil {
 		return err
@@ -203,21 +215,23 @@ func runImport(opts *ImportOptions) error {
 	tj, err := tokenizer.TokenizerJSONFromGGUF(g.KV, opts.In)
 	if err != nil {
 		fmt.Fprintf(opts.f.stderr, "tokenizer not imported: %v\n  the weights and config.json are written; copy tokenizer.json and tokenizer_config.json of the model this GGUF was made from into %s, or give that tokenizer to hift train/generate with --tokenizer\n", err, opts.Out)
-	} else {
-		if err := outdir.WriteFile(filepath.Join(opts.Out, "tokenizer.json"), tj); err != nil {
-			return err
-		}
-		tc := tokenizer.TokenizerConfigFromGGUF(g.KV)
-		b, err := json.MarshalIndent(tc, "", "  ")
-		if err != nil {
-			return fmt.Errorf("import: tokenizer_config.json: %w", err)
-		}
-		if err := outdir.WriteFile(filepath.Join(opts.Out, "tokenizer_config.json"), b); err != nil {
-			return err
-		}
+	} else if err := writeGGUFTokenizer(opts.Out, g.KV, tj); err != nil {
+		return err
 	}
 	fmt.Fprintf(opts.f.stderr, "imported %s: %d tensors into %s\n", opts.In, len(recs), opts.Out)
 	return nil
+}
+
+// writeGGUFTokenizer writes the tokenizer.json rebuilt from a GGUF vocabulary and its tokenizer_config.json.
+func writeGGUFTokenizer(dir string, kv map[string]any, tj []byte) error {
+	if err := outdir.WriteFile(filepath.Join(dir, "tokenizer.json"), tj); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(tokenizer.TokenizerConfigFromGGUF(kv), "", "  ")
+	if err != nil {
+		return fmt.Errorf("import: tokenizer_config.json: %w", err)
+	}
+	return outdir.WriteFile(filepath.Join(dir, "tokenizer_config.json"), b)
 }
 
 // writePoolingModules writes sentence-transformers' modules.json and 1_Pooling/config.json for a bert
