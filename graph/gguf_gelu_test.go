@@ -44,9 +44,9 @@ const geluText = "Query 1. Do not Bodies act upon Light at a distance, and by th
 // part from hift's: ggml's CPU GELU, a float16 table of the tanh approximation (ggmlGELU), which llama.cpp's
 // graphs use for all of them, also where HF's config asks for the erf GELU (BERT, RoBERTa, GPT-NeoX's
 // "gelu"). With that activation swapped into hift's forward, the encoders agree with llama.cpp to 1e-4.
-// The decoders cannot, for a reason this test measures: the table is a step function (steps of 2⁻¹⁰
-// relative), so a pre-activation that differs in its last float32 bits (another matmul summation order)
-// can land on the other step, and ~10³ of the ~6·10⁴ GELU inputs of a 32-token run do. Their floor is
+// The decoders cannot, for a reason this test measures: the table is a step function (steps of up to
+// 2⁻¹⁰ relative), so a pre-activation that differs in its last float32 bits (another matmul summation
+// order) can land on the other step, and among the ~6·10⁴ GELU inputs of a 32-token run some do. The floor is
 // hift against itself with the c_fc weights scaled by 1+2⁻²¹: llama.cpp may differ from the emulation by
 // no more than twice that (or 1e-4), and by at most 1e-4 RMS, where the true GELU's RMS difference is ~10
 // times larger. A layout or epsilon bug in an export would show as a difference that neither removes.
