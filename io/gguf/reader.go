@@ -80,7 +80,7 @@ func (g *File) parse() error {
 			return "", err
 		}
 		if n > 1<<24 {
-			return "", fmt.Errorf("string of %d bytes", n)
+			return "", fmt.Errorf("a string of %d bytes is claimed: the file is corrupt", n)
 		}
 		b := make([]byte, n)
 		_, err := io.ReadFull(cr, b)
@@ -137,7 +137,7 @@ func (g *File) parse() error {
 				return nil, err
 			}
 			if n > 1<<26 {
-				return nil, fmt.Errorf("array of %d elements", n)
+				return nil, fmt.Errorf("an array of %d elements is claimed: the file is corrupt", n)
 			}
 			out := make([]any, 0, n)
 			for i := uint64(0); i < n; i++ {
@@ -149,11 +149,14 @@ func (g *File) parse() error {
 			}
 			return out, nil
 		}
-		return nil, fmt.Errorf("unknown value type %d", t)
+		return nil, fmt.Errorf("unknown value type %d: the file is corrupt or from a newer GGUF version", t)
 	}
 	for i := uint64(0); i < nkv; i++ {
 		k, err := str()
 		if err != nil {
+			if i > 0 {
+				return fmt.Errorf("key %d (after %q): %w", i, short(g.Keys[i-1]), err)
+			}
 			return fmt.Errorf("key %d: %w", i, err)
 		}
 		var t uint32
