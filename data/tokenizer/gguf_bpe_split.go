@@ -247,6 +247,23 @@ func (g *segment) contractionLen(pos int, fold bool) int {
 	return 0
 }
 
+// spacesOrNewlines matches \s*[\r\n]+ at pos (up to the last newline of the whitespace run there), or else
+// \s+(?!\S)|\s+ (see whitespace), and returns where the next piece starts.
+func (g *segment) spacesOrNewlines(pos int) int {
+	n, lastNL := 0, -1
+	for g.flags(pos+n)&cfWhitespace != 0 {
+		if c := g.cpt(pos + n); c == '\r' || c == '\n' {
+			lastNL = pos + n + 1
+		}
+		n++
+	}
+	if lastNL >= 0 {
+		g.add(lastNL)
+		return lastNL
+	}
+	return g.whitespace(pos)
+}
+
 // whitespace ends the word for `\s+(?!\S)|\s+` at pos, or for a code point no alternative matches.
 func (g *segment) whitespace(pos int) int {
 	n := 0
@@ -370,19 +387,7 @@ func llama3Split(maxDigits int, marks bool) customStep {
 				g.add(pos)
 				continue
 			}
-			n, lastNL := 0, -1
-			for g.flags(pos+n)&cfWhitespace != 0 {
-				if c := g.cpt(pos + n); c == '\r' || c == '\n' {
-					lastNL = pos + n + 1
-				}
-				n++
-			}
-			if lastNL >= 0 {
-				pos = lastNL
-				g.add(pos)
-				continue
-			}
-			pos = g.whitespace(pos)
+			pos = g.spacesOrNewlines(pos)
 		}
 	}
 }
@@ -468,19 +473,7 @@ func kimiK2Split(g *segment) {
 			g.add(pos)
 			continue
 		}
-		n, lastNL := 0, -1
-		for g.flags(pos+n)&cfWhitespace != 0 {
-			if c := g.cpt(pos + n); c == '\r' || c == '\n' {
-				lastNL = pos + n + 1
-			}
-			n++
-		}
-		if lastNL >= 0 {
-			pos = lastNL
-			g.add(pos)
-			continue
-		}
-		pos = g.whitespace(pos)
+		pos = g.spacesOrNewlines(pos)
 	}
 }
 

@@ -150,45 +150,10 @@ func spmWPMGunzip(t *testing.T, gz string) string {
 	return out
 }
 
-// spmWPMReadVocabTests reads llama.cpp's test-tokenizer-0 files: texts separated by "\n__ggml_vocab_test__\n",
-// one line of space-separated ids per text.
+// spmWPMReadVocabTests reads llama.cpp's test-tokenizer-0 files BASE.inp and BASE.out (see readVocabTests).
 func spmWPMReadVocabTests(t *testing.T, base string) ([]string, [][]int) {
 	t.Helper()
-	inp, err := os.ReadFile(base + ".inp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.ReadFile(base + ".out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const sep = "\n__ggml_vocab_test__\n"
-	var texts []string
-	for s := string(inp); s != ""; {
-		i := strings.Index(s, sep)
-		if i < 0 {
-			texts = append(texts, s)
-			break
-		}
-		texts = append(texts, s[:i])
-		s = s[i+len(sep):]
-	}
-	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	if len(lines) != len(texts) {
-		t.Fatalf("%s: %d texts in .inp, %d lines in .out", base, len(texts), len(lines))
-	}
-	ids := make([][]int, len(lines))
-	for i, l := range lines {
-		ids[i] = []int{}
-		for _, f := range strings.Fields(l) {
-			var id int
-			if err := json.Unmarshal([]byte(f), &id); err != nil {
-				t.Fatalf("%s.out line %d: %v", base, i+1, err)
-			}
-			ids[i] = append(ids[i], id)
-		}
-	}
-	return texts, ids
+	return readVocabTests(t, base+".inp", base+".out")
 }
 
 // spmWPMEncode is llama_tokenize(text, add_special=false, parse_special) with the vocabulary of tok.
