@@ -185,6 +185,9 @@ func GGUFExport(m *Model, w GGUFWeights, mix gguf.Mix, name string) ([]gguf.KV, 
 // The result is checked against the model the config describes: every tensor present with its shape,
 // nothing left over, so a file whose keys and tensors disagree is refused here rather than at training time.
 func GGUFImport(g *gguf.File) (cfg map[string]any, out map[string]*tensors.Tensor, err error) {
+	if err := checkImportKind(g); err != nil {
+		return nil, nil, err
+	}
 	arch, _ := g.KV["general.architecture"].(string)
 	imp, ok := ggufImporters[arch]
 	if !ok {
@@ -212,6 +215,23 @@ func GGUFImport(g *gguf.File) (cfg map[string]any, out map[string]*tensors.Tenso
 		return nil, nil, err
 	}
 	return cfg, out, nil
+}
+
+// checkImportKind refuses, by what they are, the GGUF files that hold no whole model: a LoRA adapter
+// (general.type "adapter", as llama.cpp's convert_lora_to_gguf.py and hift export --adapter write it) and one
+// shard of a file split by llama-gguf-split (split.count > 1), whose tensors are spread over several files.
+func checkImportKind(g *gguf.File) error {
+	if t, _ := g.KV["general.type"].(string); t == "adapter" {
+		kind, _ := g.KV["adapter.type"].(string)
+		return fmt.Errorf("gguf: %s is a %s adapter (general.type adapter), not a model: hift imports whole models only; "+
+			"apply it in llama.cpp with --lora on its base model, or import the base model's GGUF", g.Path, quoteShort(kind))
+	}
+	if n, ok := ggufUint(g, "split.count"); ok && n > 1 {
+		no, _ := ggufUint(g, "split.no")
+		return fmt.Errorf("gguf: %s is part %d of a GGUF split into %d files (llama-gguf-split); hift imports one file: "+
+			"merge the parts first with llama-gguf-split --merge FIRST-PART merged.gguf", g.Path, no+1, n)
+	}
+	return nil
 }
 
 // quoteShort is s for an error message: at most 80 bytes of it.

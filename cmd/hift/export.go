@@ -158,6 +158,9 @@ func runExport(opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := makeOutParent("out", opts.Out); err != nil {
+		return err
+	}
 	if err := gguf.WriteFile(opts.Out, append(kvs, tkv...), ts); err != nil {
 		return err
 	}

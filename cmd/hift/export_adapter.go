@@ -84,6 +84,9 @@ func runExportAdapter(opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := makeOutParent("out", opts.Out); err != nil {
+		return err
+	}
 	if err := gguf.WriteFile(opts.Out, kvs, ts); err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ place at the end. A non-empty --out is refused unless --overwrite, which replace
 			if opts.Format != "gguf" && opts.Format != "onnx" {
 				return badInput("--format must be gguf or onnx (got %q)", opts.Format)
 			}
+			if st, err := os.Stat(opts.In); err == nil && st.IsDir() && opts.Format == "gguf" {
+				return badInput("--in %s is a folder; give the .gguf file to import", opts.In)
+			}
 			if err := checkImportOut(opts); err != nil {
 				return err
 			}

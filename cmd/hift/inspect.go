@@ -44,7 +44,7 @@ file (no tensor data) and, when config.json is beside it, the detected architect
 }
 
 func runInspect(opts *InspectOptions) (err error) {
-	if strings.EqualFold(filepath.Ext(opts.Path), ".gguf") {
+	if strings.EqualFold(filepath.Ext(opts.Path), ".gguf") || gguf.IsGGUF(opts.Path) {
 		return inspectGGUF(opts)
 	}
 	if ext := strings.ToLower(filepath.Ext(opts.Path)); ext == ".onnx" || ext == ".onnx_data" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,11 @@ func checkOutFile(flag, out string, overwrite bool, inputs ...string) error {
 	}
 	if st.IsDir() {
 		return badInput("--%s %s is a folder; give the file to write", flag, out)
+	}
+	if !st.Mode().IsRegular() {
+		// A device, pipe or socket: the write goes to a temp file renamed over it, which would replace the
+		// device node itself (as root) rather than write into it.
+		return badInput("--%s %s is not a regular file (%s); give a file path", flag, out, fileKind(st.Mode()))
 	}
 	for _, in := range inputs {
 		if in == "" {
@@ -66,4 +72,26 @@ func checkOutFolder(flag, out string, inputs ...string) error {
 		}
 	}
 	return nil
+}
+
+// makeOutParent creates the folder an output file goes into (as import creates its --out's parents), so
+// `--out new/dir/model.gguf` works; the error names the flag and the folder.
+func makeOutParent(flag, out string) error {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return fmt.Errorf("--%s %s: cannot create its folder: %w", flag, out, err)
+	}
+	return nil
+}
+
+// fileKind names what a non-regular file is, for an error message.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a plain file"
 }

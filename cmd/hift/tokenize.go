@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hift-go/hift/data/tokenizer"
+	"github.com/hift-go/hift/io/gguf"
 	"github.com/spf13/cobra"
 )
 
@@ -52,7 +53,7 @@ and writes the decoded strings.`,
 
 func runTokenize(opts *TokenizeOptions) error {
 	load := tokenizer.Load
-	if strings.HasSuffix(strings.ToLower(opts.Tokenizer), ".gguf") {
+	if strings.HasSuffix(strings.ToLower(opts.Tokenizer), ".gguf") || gguf.IsGGUF(opts.Tokenizer) {
 		load = tokenizer.LoadGGUF // the tokenizer a GGUF file carries, as llama.cpp tokenizes with it
 	}
 	tok, err := load(opts.Tokenizer)

@@ -110,6 +110,8 @@ func TokenizerJSONFromGGUF(kv map[string]any, path string) ([]byte, error) {
 		return tokenizerJSONFromGGUFSPM(kv, path)
 	case "bert":
 		return tokenizerJSONFromGGUFWPM(kv, path)
+	case "":
+		return nil, fmt.Errorf("tokenizer: %s holds no tokenizer (no tokenizer.ggml.model key%s)", path, ggufNoTokenizerHint(kv))
 	default:
 		return nil, fmt.Errorf("tokenizer: %s: tokenizer.ggml.model %q cannot be imported (gpt2 byte-level BPE, llama SentencePiece and bert WordPiece can)", path, model)
 	}
@@ -199,4 +201,16 @@ func LoadGGUF(path string) (*Tokenizer, error) {
 		return nil, err
 	}
 	return loadGGUFBPE(g.KV, path)
+}
+
+// ggufNoTokenizerHint says why a GGUF may lack a tokenizer: LoRA adapters and later parts of a split file
+// carry none.
+func ggufNoTokenizerHint(kv map[string]any) string {
+	if t, _ := kv["general.type"].(string); t == "adapter" {
+		return "; it is a LoRA adapter: use its base model's GGUF or tokenizer"
+	}
+	if _, ok := kv["split.count"]; ok {
+		return "; it is part of a split GGUF: use the first part"
+	}
+	return ""
 }

@@ -33,6 +33,10 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("gguf: %s is a folder, not a GGUF file; give the .gguf file", path)
+	}
 	g := &File{Path: path, KV: map[string]any{}, f: f}
 	if err := g.parse(); err != nil {
 		f.Close()
@@ -253,4 +257,22 @@ func (g *File) Float32(t TensorInfo) ([]float32, error) {
 		return nil, fmt.Errorf("gguf: %s: tensor %q: %w", g.Path, short(t.Name), err)
 	}
 	return v, nil
+}
+
+// IsGGUF says whether path is a regular file that starts with the GGUF magic, whatever its name ends with (a
+// GGUF renamed to .bin is still one); false for folders and unreadable files.
+func IsGGUF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	var magic [4]byte
+	if _, err := io.ReadFull(f, magic[:]); err != nil {
+		return false
+	}
+	return binary.LittleEndian.Uint32(magic[:]) == 0x46554747
 }

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hift-go/hift/io/gguf"
+)
+
+// TestImportGGUFNotAModel: a LoRA adapter GGUF (general.type adapter, as hift export --adapter and llama.cpp's
+// convert_lora_to_gguf.py write it) and one part of a llama-gguf-split file are refused by what they are, in
+// one line naming the file, where they used to fail on a missing size key or import a partial model; the
+// tokenize command says the adapter carries no tokenizer instead of naming an empty tokenizer model.
+func TestImportGGUFNotAModel(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "tiny.gguf")
+	exportGGUF(t, repoPath("examples", "tiny-llama"), "q8_0", src)
+	kvs, ts := ggufParts(t, src)
+
+	adapter := filepath.Join(dir, "adapter.gguf")
+	akvs := []gguf.KV{{Key: "general.architecture", Value: "llama"}, {Key: "general.type", Value: "adapter"},
+		{Key: "adapter.type", Value: "lora"}, {Key: "adapter.lora.alpha", Value: float32(16)}}
+	a := gguf.Tensor{Name: "blk.0.attn_q.weight.lora_a", Type: gguf.TypeF32, Shape: []int{2, 128}, Data: make([]byte, 2*128*4)}
+	b := gguf.Tensor{Name: "blk.0.attn_q.weight.lora_b", Type: gguf.TypeF32, Shape: []int{128, 2}, Data: make([]byte, 2*128*4)}
+	if err := gguf.WriteFile(adapter, akvs, []gguf.Tensor{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	checkImportFails(t, adapter, "is a lora adapter")
+
+	split := filepath.Join(dir, "tiny-00001-of-00002.gguf")
+	skvs := setKV(setKV(kvs, "split.no", uint32(0)), "split.count", uint32(2))
+	if err := gguf.WriteFile(split, skvs, ts[:len(ts)/2]); err != nil {
+		t.Fatal(err)
+	}
+	checkImportFails(t, split, "part 1 of a GGUF split into 2 files")
+
+	var out bytes.Buffer
+	err := runTokenize(&TokenizeOptions{f: &factory{stdout: &out, stderr: &out}, Tokenizer: adapter, in: strings.NewReader(`"x"` + "\n")})
+	if err == nil || !strings.Contains(err.Error(), "holds no tokenizer") || !strings.Contains(err.Error(), "LoRA adapter") {
+		t.Errorf("tokenize with an adapter GGUF: %v; want it to say the file holds no tokenizer, being an adapter", err)
+	}
+}
+
+// TestGGUFByContentNotName: a GGUF renamed to .bin is still read as GGUF by tokenize (same ids as under its
+// .gguf name) and inspect; a folder given to import --in is refused as a folder, not as a file without the
+// GGUF magic (nor as an --out inside the input).
+func TestGGUFByContentNotName(t *testing.T) {
+	dir := t.TempDir()
+	gz := repoPath("testdata", "gguf-vocab", "ggml-vocab-llama-spm.gguf.gz")
+	named := filepath.Join(dir, "spm.gguf")
+	gunzip(t, gz, named)
+	renamed := filepath.Join(dir, "spm.bin")
+	gunzip(t, gz, renamed)
+	text := `"Hello world, <s> and ünïcode"` + "\n" + `""` + "\n"
+	tok := func(path string) string {
+		var out bytes.Buffer
+		if err := runTokenize(&TokenizeOptions{f: &factory{stdout: &out, stderr: &out}, Tokenizer: path, in: strings.NewReader(text)}); err != nil {
+			t.Fatalf("tokenize --tokenizer %s: %v", path, err)
+		}
+		return out.String()
+	}
+	want, got := tok(named), tok(renamed)
+	t.Logf("ids: %s", strings.ReplaceAll(want, "\n", " "))
+	if got != want || strings.Count(want, "\n") != 2 {
+		t.Errorf("tokenize of the GGUF renamed .bin gave %q, under .gguf %q", got, want)
+	}
+	code, stdout, stderr := runCLI(t, "inspect", renamed)
+	if code != 0 || !strings.Contains(stdout, "(GGUF)") || !strings.Contains(stdout, "tokenizer.ggml.model") {
+		t.Errorf("inspect of a GGUF named .bin: exit %d: %.300s %s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "import", "--in", dir, "--out", filepath.Join(dir, "out"))
+	if code != 2 || !strings.Contains(stderr, "is a folder") {
+		t.Errorf("import --in FOLDER: exit %d: %s; want exit 2 saying it is a folder", code, stderr)
+	}
+}
+
+// TestExportGGUFOutPaths: --out into folders that do not exist yet (with spaces in their names) is created,
+// as import creates its --out's parents; a device such as /dev/null is refused even with --overwrite (the
+// temp-file-and-rename write would otherwise replace the device node); a parent that is a file is an error
+// naming --out, with nothing written.
+func TestExportGGUFOutPaths(t *testing.T) {
+	dir := t.TempDir()
+	model := repoPath("examples", "tiny-llama")
+	out := filepath.Join(dir, "new folder", "sub dir", "tiny q8.gguf")
+	if code, _, stderr := runCLI(t, "export", "--model", model, "--format", "gguf", "--dtype", "q8_0", "--out", out); code != 0 {
+		t.Fatalf("export into a missing folder: exit %d: %s", code, stderr)
+	}
+	if g, err := gguf.Open(out); err != nil {
+		t.Errorf("reading the export back: %v", err)
+	} else {
+		t.Logf("%s: %d tensors", out, len(g.Tensors))
+		g.Close()
+	}
+	if st, err := os.Stat(os.DevNull); err == nil && st.Mode()&os.ModeDevice != 0 {
+		code, _, stderr := runCLI(t, "export", "--model", model, "--format", "gguf", "--out", os.DevNull, "--overwrite")
+		if code != 2 || !strings.Contains(stderr, "not a regular file") {
+			t.Errorf("export --out %s --overwrite: exit %d: %s; want exit 2, not a regular file", os.DevNull, code, stderr)
+		}
+		if st, err := os.Stat(os.DevNull); err != nil || st.Mode()&os.ModeDevice == 0 {
+			t.Fatalf("%s is no longer a device: %v %v", os.DevNull, st.Mode(), err)
+		}
+	}
+	blocker := filepath.Join(dir, "plain-file")
+	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "export", "--model", model, "--format", "gguf", "--out", filepath.Join(blocker, "x.gguf"))
+	if code == 0 || !strings.Contains(stderr, "--out") || !strings.Contains(stderr, "cannot create its folder") {
+		t.Errorf("export under a file: exit %d: %s; want an error naming --out and its folder", code, stderr)
+	}
+}
