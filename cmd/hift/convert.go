@@ -38,7 +38,12 @@ func newConvertCmd(f *factory, runF func(*ConvertOptions) error) *cobra.Command 
 model-0000K-of-0000N.safetensors shards of at most --max-shard-size with model.safetensors.index.json, as
 transformers' save_pretrained writes them. The input may be pytorch_model.bin, sharded pytorch_model-*.bin
 with pytorch_model.bin.index.json, or safetensors (to change the dtype or the sharding). config.json, the
-tokenizer and the other small files are copied.
+tokenizer and the other small files are copied. --max-shard-size reads sizes as transformers does: GB, MB, KB
+are powers of 10 (5GB = 5,000,000,000 bytes), GiB, MiB, KiB powers of 2, a lower-case b means bits.
+
+Tied copies are left out as save_pretrained leaves them out: when config.json ties a weight to another
+(tie_word_embeddings: lm_head.weight is the embedding), only the owner is written; hift and transformers
+load such a checkpoint by tying the head back.
 
 .bin files are pickles; they are read with a restricted unpickler that accepts only tensors and storages
 (torch.load's weights_only semantics) and refuses anything else, naming what the file asked for. Nothing in
@@ -54,7 +59,7 @@ are kept. Writes are atomic, and --out must not be the input folder.`,
 			if _, ok := convertDTypes[strings.ToLower(opts.DType)]; !ok {
 				return badInput("--dtype must be keep, f32, f16 or bf16 (got %q)", opts.DType)
 			}
-			if _, err := parseSize(opts.MaxShardSize); err != nil {
+			if _, err := parseShardSize(opts.MaxShardSize); err != nil {
 				return badInput("--max-shard-size: %v", err)
 			}
 			if runF != nil {
@@ -66,7 +71,7 @@ are kept. Writes are atomic, and --out must not be the input folder.`,
 	cmd.Flags().StringVar(&opts.Model, "model", "", "checkpoint folder with pytorch_model.bin (or safetensors), or an HF id in the local cache")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "folder to write (created; must not hold weights already)")
 	cmd.Flags().StringVar(&opts.DType, "dtype", "keep", "floating-point dtype of the output: keep, f32, f16 or bf16")
-	cmd.Flags().StringVar(&opts.MaxShardSize, "max-shard-size", "5GB", "largest shard (e.g. 5GB, 500MB); one file when everything fits")
+	cmd.Flags().StringVar(&opts.MaxShardSize, "max-shard-size", "5GB", "largest shard, as transformers reads max_shard_size: 5GB = 5*10^9 bytes, 5GiB = 5*2^30, 500MB, 500MiB, 100KB, a lower-case b for bits (5Gb), or a byte count; one file when everything fits")
 	return cmd
 }
 
@@ -75,6 +80,10 @@ func runConvert(o *ConvertOptions) error {
 		return err
 	}
 	ts, err := readAllTensors(o.Model)
+	if err != nil {
+		return err
+	}
+	ts, dropped, err := dropTiedCopies(o.Model, ts, o.f.stderr)
 	if err != nil {
 		return err
 	}
@@ -97,7 +106,7 @@ func runConvert(o *ConvertOptions) error {
 			ts[i].DType = to
 		}
 	}
-	limit, _ := parseSize(o.MaxShardSize)
+	limit, _ := parseShardSize(o.MaxShardSize)
 	files, err := safetensors.WriteSharded(o.Out, ts, map[string]string{"format": "pt"}, limit)
 	if err != nil {
 		return err
@@ -112,6 +121,9 @@ func runConvert(o *ConvertOptions) error {
 	}
 	fmt.Fprintf(o.f.stderr, "converted %s: %d tensors, %.1f MiB in %d file(s) %v; copied %s\n", o.Model, len(ts), float64(bytes)/(1<<20),
 		len(files), baseNamesOf(files), strings.Join(copied, ", "))
+	if len(dropped) > 0 {
+		fmt.Fprintf(o.f.stderr, "left out tied copies, as save_pretrained does (the config ties them to their owner): %s\n", strings.Join(dropped, ", "))
+	}
 	return nil
 }
 
