@@ -173,7 +173,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown flag", []string{"forward", "--nope"}, exitBadInput, []string{"unknown flag: --nope"}},
 		{"missing flags", []string{"forward", "--model", fx.Dir}, exitBadInput, []string{"needs --model, --inputs and --out"}},
-		{"no such model", []string{"forward", "--model", filepath.Join(dir, "nope"), "--inputs", in, "--out", out}, exitError, []string{"nope", "no such file"}},
+		{"no such model", []string{"forward", "--model", filepath.Join(dir, "nope"), "--inputs", in, "--out", out}, exitBadInput, []string{"--model " + filepath.Join(dir, "nope"), "no such file or folder"}}, // bad input, as a missing hub id
 		{"truncated weights", []string{"forward", "--model", corrupt, "--inputs", in, "--out", out}, exitError, []string{"model.safetensors"}},
 		{"unknown architecture", []string{"forward", "--model", unknown, "--inputs", in, "--out", out}, exitError, []string{"FooForCausalLM", "LlamaForCausalLM"}},
 		{"missing config fields", []string{"forward", "--model", missing, "--inputs", in, "--out", out}, exitError, []string{"vocab_size", "num_hidden_layers"}},

@@ -42,16 +42,40 @@ func resolveModelArgs(cmd *cobra.Command, args []string, roots []string) error {
 	}
 	path, ok, err := hfcache.Resolve(args[0], roots)
 	if err != nil {
+		if errors.Is(err, hfcache.ErrNotCached) && (strings.Contains(args[0], "/") || mustExistCommands[cmd.Name()]) {
+			return badInput("%w", err)
+		}
 		if !strings.Contains(args[0], "/") {
 			return nil
-		}
-		if errors.Is(err, hfcache.ErrNotCached) {
-			return badInput("%w", err)
 		}
 		return err
 	}
 	if ok {
 		args[0] = path
+	} else if err := checkExists(cmd, "", args[0]); err != nil {
+		return err
+	}
+	return nil
+}
+
+// mustExistCommands read the checkpoint (or tokenizer) their --model, --tokenizer or positional argument names.
+// For them a name that is neither a local path nor a Hugging Face id in the local cache is bad input (exit 2,
+// like every other usage error), whether it looks like a folder or like a hub id; a path that exists but holds
+// something wrong (no config.json, truncated weights) is a runtime error (exit 1), reported by the command.
+// plan and bench are not here: their --model also takes built-in names.
+var mustExistCommands = map[string]bool{"train": true, "eval": true, "generate": true, "forward": true,
+	"export": true, "convert": true, "inspect": true, "tokenize": true}
+
+// checkExists refuses a path that does not exist for mustExistCommands; flag is "" for a positional argument.
+func checkExists(cmd *cobra.Command, flag, path string) error {
+	if !mustExistCommands[cmd.Name()] || path == "" { // "" (e.g. --tokenizer "" in a config file) means unset
+		return nil
+	}
+	if _, err := os.Stat(path); err != nil && errors.Is(err, os.ErrNotExist) {
+		if flag != "" {
+			flag = "--" + flag + " "
+		}
+		return badInput("%s%s: no such file or folder (and not a Hugging Face id in the local cache)", flag, path)
 	}
 	return nil
 }
@@ -106,13 +130,18 @@ func resolveModelFlags(cmd *cobra.Command, roots []string) error {
 		spec := fl.Value.String()
 		path, ok, err := hfcache.Resolve(spec, roots)
 		if err != nil {
+			if errors.Is(err, hfcache.ErrNotCached) && (strings.Contains(spec, "/") || mustExistCommands[cmd.Name()]) {
+				return badInput("--%s %w", name, err)
+			}
 			if !strings.Contains(spec, "/") {
 				continue // a bare name (a built-in bench model, a missing folder): the command reports it
 			}
-			if errors.Is(err, hfcache.ErrNotCached) {
-				return badInput("--%s %w", name, err)
-			}
 			return fmt.Errorf("--%s: %w", name, err)
+		}
+		if !ok {
+			if err := checkExists(cmd, name, spec); err != nil {
+				return err
+			}
 		}
 		if ok && path != spec {
 			if err := fl.Value.Set(path); err != nil {

@@ -15,7 +15,10 @@ import (
 // Version is the hift version, set at build time with -ldflags "-X main.Version=...".
 var Version = "0.1.0-dev"
 
-// Exit codes, in one place.
+// Exit codes, in one place. exitBadInput (2) is for what the user typed: an unknown or malformed flag, a value
+// out of range, or a path that names nothing (a --model/--tokenizer that is neither a local path nor a cached
+// Hugging Face id, see mustExistCommands). exitError (1) is for everything found while running: a file that
+// exists but is corrupt or does not fit the model, a backend that fails, a write that fails.
 const (
 	exitOK          = 0
 	exitError       = 1
