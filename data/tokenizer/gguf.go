@@ -50,7 +50,7 @@ func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
 	if err := json.Unmarshal(raw, &tj); err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
-	pre, err := ggufPre(tj.PreTokenizer)
+	pre, err := ggufPre(tj.PreTokenizer, tj.Model.IgnoreMerges)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}

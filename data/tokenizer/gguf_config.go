@@ -3,7 +3,7 @@ package tokenizer
 // TokenizerConfigFromGGUF is the HF tokenizer_config.json that goes beside the tokenizer.json
 // TokenizerJSONFromGGUF rebuilds: the tokenizer class, add_bos_token, the chat template and the special
 // tokens by their text. Per tokenizer.ggml.model:
-//   - "gpt2": PreTrainedTokenizerFast with bos/eos/pad;
+//   - "gpt2": PreTrainedTokenizerFast with bos/eos/unk/pad (unk too, so a re-export writes unknown_token_id again);
 //   - "llama": LlamaTokenizerFast with add_bos_token/add_eos_token as llama.cpp applies them (BOS by default),
 //     legacy (the tokenizer.json's Prepend/Replace normalizer) and bos/eos/unk/pad; no add_prefix_space, which
 //     would make transformers rebuild the tokenizer from a SentencePiece model the GGUF does not carry;
@@ -25,7 +25,7 @@ func TokenizerConfigFromGGUF(kv map[string]any) map[string]any {
 	}
 	addBOS, _ := kv["tokenizer.ggml.add_bos_token"].(bool)
 	tc["tokenizer_class"], tc["add_bos_token"] = "PreTrainedTokenizerFast", addBOS
-	for _, k := range []struct{ gg, hf string }{{"bos_token_id", "bos_token"}, {"eos_token_id", "eos_token"}, {"padding_token_id", "pad_token"}} {
+	for _, k := range []struct{ gg, hf string }{{"bos_token_id", "bos_token"}, {"eos_token_id", "eos_token"}, {"unknown_token_id", "unk_token"}, {"padding_token_id", "pad_token"}} {
 		if id, ok := kv["tokenizer.ggml."+k.gg].(uint32); ok && int(id) < len(toks) {
 			tc[k.hf] = toks[id]
 		}

@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hift-go/hift/io/gguf"
@@ -21,9 +22,11 @@ var ggufPreByRegex = map[string]string{
 	`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`: "gpt-2",
 }
 
-// ggufPre returns tokenizer.ggml.pre for a byte-level BPE tokenizer.json's pre_tokenizer, or an error naming
-// a pre-tokenizer llama.cpp would split differently (never a file that tokenizes otherwise).
-func ggufPre(raw json.RawMessage) (string, error) {
+// ggufPre returns tokenizer.ggml.pre for a byte-level BPE tokenizer.json's pre_tokenizer (and its model's
+// ignore_merges), or an error naming a pre-tokenizer llama.cpp would split differently (never a file that
+// tokenizes otherwise). Besides HF's own regexes it knows every pre type in the form hift's GGUF import writes
+// (hfPreTokenizer), so a GGUF imported by hift exports again (round trip twice) under an equivalent type.
+func ggufPre(raw json.RawMessage, ignoreMerges bool) (string, error) {
 	var pt struct {
 		Type          string            `json:"type"`
 		UseRegex      *bool             `json:"use_regex"`
@@ -46,24 +49,16 @@ func ggufPre(raw json.RawMessage) (string, error) {
 		}
 		return "", fmt.Errorf("ByteLevel without a regex: no llama.cpp pre-tokenizer type splits that way")
 	case "Sequence":
-		if len(pt.Pretokenizers) == 2 {
-			var split, bl struct {
-				Type     string `json:"type"`
-				Behavior string `json:"behavior"`
-				Invert   bool   `json:"invert"`
-				UseRegex bool   `json:"use_regex"`
-				AddPfx   bool   `json:"add_prefix_space"`
-				Pattern  struct {
-					Regex string `json:"Regex"`
-				} `json:"pattern"`
-			}
-			if json.Unmarshal(pt.Pretokenizers[0], &split) == nil && json.Unmarshal(pt.Pretokenizers[1], &bl) == nil &&
-				split.Type == "Split" && split.Behavior == "Isolated" && !split.Invert && bl.Type == "ByteLevel" && !bl.UseRegex && !bl.AddPfx {
-				if pre, ok := ggufPreByRegex[split.Pattern.Regex]; ok {
+		if regexes, ok := isolatingSplits(pt.Pretokenizers); ok {
+			if len(regexes) == 1 {
+				if pre, ok := ggufPreByRegex[regexes[0]]; ok {
 					return pre, nil
 				}
-				return "", fmt.Errorf("Split regex %q is none of the llama.cpp pre-tokenizer types hift knows (llama-bpe, qwen2, gpt-2)", split.Pattern.Regex)
 			}
+			if pre, ok := ggufPreBySplits(regexes, ignoreMerges); ok {
+				return pre, nil
+			}
+			return "", fmt.Errorf("Split regexes %s are none of the llama.cpp pre-tokenizer types hift knows (HF's llama-bpe, qwen2 and gpt-2 regexes, or any type as hift's GGUF import writes it)", truncateJSON(mustJSON(regexes)))
 		}
 	}
 	return "", fmt.Errorf("pre_tokenizer %s has no llama.cpp pre-tokenizer type hift knows", truncateJSON(raw))
@@ -192,4 +187,90 @@ func hasNonASCII(s string) bool {
 		}
 	}
 	return false
+}
+
+// isolatingSplits returns the regexes of a Sequence pre_tokenizer made of isolating Splits and a final ByteLevel
+// without regex or prefix space: the form llama.cpp's splitting takes in a tokenizer.json.
+func isolatingSplits(pretoks []json.RawMessage) ([]string, bool) {
+	if len(pretoks) < 2 {
+		return nil, false
+	}
+	var bl struct {
+		Type     string `json:"type"`
+		UseRegex bool   `json:"use_regex"`
+		AddPfx   bool   `json:"add_prefix_space"`
+	}
+	if json.Unmarshal(pretoks[len(pretoks)-1], &bl) != nil || bl.Type != "ByteLevel" || bl.UseRegex || bl.AddPfx {
+		return nil, false
+	}
+	var regexes []string
+	for _, raw := range pretoks[:len(pretoks)-1] {
+		var split struct {
+			Type     string `json:"type"`
+			Behavior string `json:"behavior"`
+			Invert   bool   `json:"invert"`
+			Pattern  struct {
+				Regex *string `json:"Regex"`
+			} `json:"pattern"`
+		}
+		if json.Unmarshal(raw, &split) != nil || split.Type != "Split" || split.Behavior != "Isolated" || split.Invert || split.Pattern.Regex == nil {
+			return nil, false
+		}
+		regexes = append(regexes, *split.Pattern.Regex)
+	}
+	return regexes, true
+}
+
+// ggufPrePreferred is the pre name written for a llama.cpp type several names share (the one HF's regexes
+// map to, for the same file either way); other types take their alphabetically first name.
+var ggufPrePreferred = map[string]string{"LLAMA3": "llama-bpe", "QWEN2": "qwen2", "GPT2": "gpt-2", "SMAUG": "smaug-bpe", "STARCODER": "starcoder"}
+
+// ggufPreBySplits finds the pre type whose pre_tokenizer, as hfPreTokenizer writes it, has exactly these Split
+// regexes and whose ignore_merges agrees; types that clear the BOS id (chatglm) only when nothing else fits.
+func ggufPreBySplits(regexes []string, ignoreMerges bool) (string, bool) {
+	best := ""
+	rank := func(name string) int {
+		pt := llamaPreTypes[name]
+		switch {
+		case ggufPrePreferred[pt.name] == name:
+			return 0
+		case !pt.noBOS:
+			return 1
+		}
+		return 2
+	}
+	for name, pt := range llamaPreTypes {
+		if name == "" || pt.ignoreMerges != ignoreMerges {
+			continue
+		}
+		hf, err := hfPreTokenizer(pt)
+		if err != nil || !slices.Equal(hfSplitRegexes(hf), regexes) {
+			continue
+		}
+		if best == "" || rank(name) < rank(best) || (rank(name) == rank(best) && name < best) {
+			best = name
+		}
+	}
+	return best, best != ""
+}
+
+// hfSplitRegexes lists the Split regexes of a pre_tokenizer map hfPreTokenizer built.
+func hfSplitRegexes(pt map[string]any) []string {
+	seq, _ := pt["pretokenizers"].([]any)
+	var out []string
+	for _, p := range seq {
+		m, _ := p.(map[string]any)
+		if m["type"] != "Split" {
+			continue
+		}
+		pat, _ := m["pattern"].(map[string]any)
+		re, _ := pat["Regex"].(string)
+		out = append(out, re)
+	}
+	return out
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
 }
