@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,5 +111,53 @@ func TestExportGGUFOutPaths(t *testing.T) {
 	code, _, stderr := runCLI(t, "export", "--model", model, "--format", "gguf", "--out", filepath.Join(blocker, "x.gguf"))
 	if code == 0 || !strings.Contains(stderr, "--out") || !strings.Contains(stderr, "cannot create its folder") {
 		t.Errorf("export under a file: exit %d: %s; want an error naming --out and its folder", code, stderr)
+	}
+}
+
+// TestGGUFRoundTripTwice: export → import → export again gives the same file up to general.name (the folder
+// name): every metadata key (tokenizer.ggml.unknown_token_id too, which the imported tokenizer_config.json
+// used to drop) and every tensor byte, for F32 and Q8_0 (re-quantizing Q8_0's dequantized values is exact).
+func TestGGUFRoundTripTwice(t *testing.T) {
+	for _, dtype := range []string{"f32", "q8_0"} {
+		t.Run(dtype, func(t *testing.T) {
+			dir := t.TempDir()
+			first := filepath.Join(dir, "first.gguf")
+			exportGGUF(t, repoPath("examples", "tiny-llama"), dtype, first)
+			back := filepath.Join(dir, "back")
+			if code, _, stderr := runCLI(t, "import", "--in", first, "--out", back); code != 0 {
+				t.Fatalf("import: exit %d: %s", code, stderr)
+			}
+			second := filepath.Join(dir, "second.gguf")
+			exportGGUF(t, back, dtype, second)
+			kv1, ts1 := ggufParts(t, first)
+			kv2, ts2 := ggufParts(t, second)
+			m2 := map[string]any{}
+			for _, kv := range kv2 {
+				m2[kv.Key] = kv.Value
+			}
+			for _, kv := range kv1 {
+				v, ok := m2[kv.Key]
+				switch {
+				case kv.Key == "general.name":
+				case !ok:
+					t.Errorf("%s is missing after import and export", kv.Key)
+				case fmt.Sprint(v) != fmt.Sprint(kv.Value):
+					t.Errorf("%s: %.100v, was %.100v", kv.Key, v, kv.Value)
+				}
+				delete(m2, kv.Key)
+			}
+			for k := range m2 {
+				t.Errorf("%s appears after import and export", k)
+			}
+			if len(ts1) != len(ts2) {
+				t.Fatalf("%d tensors, was %d", len(ts2), len(ts1))
+			}
+			for i := range ts1 {
+				if ts1[i].Name != ts2[i].Name || ts1[i].Type != ts2[i].Type || !bytes.Equal(ts1[i].Data, ts2[i].Data) {
+					t.Errorf("tensor %s (%s) differs after import and export", ts1[i].Name, gguf.TypeName(ts1[i].Type))
+				}
+			}
+			t.Logf("%s: %d keys, %d tensors compared", dtype, len(kv1), len(ts1))
+		})
 	}
 }
