@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -29,6 +30,8 @@ type ExportOptions struct {
 	// Pooling is its pooling_type (none, mean, cls).
 	EmbeddingsOnly bool
 	Pooling        string
+	// name is general.name when set (a re-typed GGUF keeps its own); otherwise the --model folder's name.
+	name string
 }
 
 func newExportCmd(f *factory, runF func(*ExportOptions) error) *cobra.Command {
@@ -44,7 +47,9 @@ importance matrix (1-D tensors stay f32, output and "more bits" layers get more 
 Q5_0/Q5_1/Q8_0 when a row is not a multiple of 256). Tensors are quantized in parallel and streamed to the
 file one at a time. A BERT or RoBERTa checkpoint is written as llama.cpp's bert embedding model only with
 --embeddings-only: its task head is dropped, and llama.cpp computes the encoder's embeddings, pooled as
---pooling says.
+--pooling says. --model may also be a GGUF file (hift's or llama.cpp's, any type above): it is dequantized
+into a temporary folder beside --out and written again in --dtype, as llama-quantize re-types a file (a note
+says when the input was quantized already, whose rounding then adds up).
 
 --format onnx writes DIR/model.onnx for onnxruntime in Hugging Face optimum's layout (opset 18 by default;
 inputs input_ids, attention_mask, position_ids for decoders, token_type_ids for BERT; outputs logits, or
@@ -53,6 +58,7 @@ start_logits/end_logits for QA; dynamic batch and sequence axes), for every arch
 (or with --external-data) go to model.onnx_data; config and tokenizer files are copied beside it.`,
 		Example: `  hift export --model examples/tiny-llama --format gguf --out tiny.gguf
   hift export --model out/checkpoint --format gguf --dtype q4_k_m --out model-q4_k_m.gguf
+  hift export --model tiny.gguf --format gguf --dtype q4_k_m --out tiny-q4_k_m.gguf   # re-type a GGUF
   hift export --model base --adapter out/lora-run --format gguf --out lora.gguf   # llama.cpp --lora
   hift export --model bert-run --format gguf --embeddings-only --pooling cls --out embed.gguf
   hift export --model examples/tiny-llama --format onnx --with-past --out /tmp/tiny-onnx`,
@@ -82,9 +88,9 @@ start_logits/end_logits for QA; dynamic batch and sequence axes), for every arch
 			return run(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Model, "model", "", "checkpoint folder")
+	cmd.Flags().StringVar(&opts.Model, "model", "", "checkpoint folder (with --format gguf also a .gguf file to re-type)")
 	cmd.Flags().StringVar(&opts.Format, "format", "gguf", "output format: gguf (llama.cpp) or onnx (onnxruntime)")
-	cmd.Flags().StringVar(&opts.Out, "out", "", "file to write")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "file to write (gguf; missing folders are created) or folder (onnx)")
 	cmd.Flags().StringVar(&opts.Adapter, "adapter", "", "with --format gguf: write this PEFT LoRA folder as a llama.cpp adapter for the base model --model")
 	cmd.Flags().StringVar(&opts.DType, "dtype", "f32", "tensor type or llama.cpp mix: "+strings.Join(gguf.MixNames(), ", "))
 	cmd.Flags().BoolVar(&opts.EmbeddingsOnly, "embeddings-only", false, "with --format gguf: write a BERT/RoBERTa encoder as llama.cpp's bert embedding model, dropping its task head")
@@ -110,6 +116,12 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func runExport(opts *ExportOptions) error {
+	if gguf.IsGGUF(opts.Model) {
+		return runExportFromGGUF(opts)
+	}
+	if st, err := os.Stat(opts.Model); err == nil && !st.IsDir() {
+		return badInput("--model %s is a file; give the checkpoint folder (config.json and weights), or a .gguf file to re-type", opts.Model)
+	}
 	if opts.Adapter != "" {
 		return runExportAdapter(opts)
 	}
@@ -136,6 +148,9 @@ func runExport(opts *ExportOptions) error {
 		return err
 	}
 	name := filepath.Base(filepath.Clean(opts.Model))
+	if opts.name != "" {
+		name = opts.name
+	}
 	var kvs []gguf.KV
 	var ts []gguf.Tensor
 	if opts.EmbeddingsOnly {

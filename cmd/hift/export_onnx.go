@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hift-go/hift/graph"
+	"github.com/hift-go/hift/io/gguf"
 	"github.com/hift-go/hift/io/onnx"
 	"github.com/spf13/cobra"
 )
@@ -61,6 +62,9 @@ func runExportONNX(opts *ExportOptions) error {
 	want, ok := onnxTasks[task]
 	if task != "auto" && !ok {
 		return badInput("--task %q is not one of text-generation[-with-past], text-classification, token-classification, question-answering, multiple-choice, auto", o.Task)
+	}
+	if gguf.IsGGUF(opts.Model) {
+		return badInput("--model %s is a GGUF file; --format onnx exports a checkpoint folder: import it first (hift import --in %s --out DIR), then export DIR", opts.Model, opts.Model)
 	}
 	if err := refuseInputFolder(opts.Model, opts.Out); err != nil {
 		return err

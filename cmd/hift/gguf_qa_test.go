@@ -161,3 +161,56 @@ func TestGGUFRoundTripTwice(t *testing.T) {
 		})
 	}
 }
+
+// TestExportFromGGUF: `hift export --model X.gguf --dtype T` re-types a GGUF as llama-quantize does: an F32
+// file exported again as q8_0 is byte for byte the q8_0 export of the checkpoint it came from (general.name
+// kept), a quantized input gets a note about the added rounding, and what cannot be re-typed (a vocab-only
+// file, an --adapter or --format onnx from a GGUF, a checkpoint file instead of a folder) is refused in one line.
+func TestExportFromGGUF(t *testing.T) {
+	dir := t.TempDir()
+	model := repoPath("examples", "tiny-llama")
+	f32 := filepath.Join(dir, "tiny.gguf")
+	exportGGUF(t, model, "f32", f32)
+	direct := filepath.Join(dir, "direct-q8_0.gguf")
+	exportGGUF(t, model, "q8_0", direct)
+	retyped := filepath.Join(dir, "retyped-q8_0.gguf")
+	code, _, stderr := runCLI(t, "export", "--model", f32, "--dtype", "q8_0", "--out", retyped)
+	if code != 0 {
+		t.Fatalf("export --model F32.gguf: exit %d: %s", code, stderr)
+	}
+	a, err1 := os.ReadFile(direct)
+	b, err2 := os.ReadFile(retyped)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	t.Logf("direct %d bytes, re-typed %d bytes", len(a), len(b))
+	if !bytes.Equal(a, b) {
+		t.Errorf("q8_0 re-typed from the F32 GGUF differs from the q8_0 export of the checkpoint")
+	}
+	code, _, stderr = runCLI(t, "export", "--model", retyped, "--dtype", "q4_0", "--out", filepath.Join(dir, "q4_0.gguf"))
+	if code != 0 || !strings.Contains(stderr, "holds quantized tensors (Q8_0)") {
+		t.Errorf("export from a q8_0 GGUF: exit %d: %s; want success with a note on the quantized input", code, stderr)
+	}
+	vocab := filepath.Join(dir, "vocab.gguf")
+	gunzip(t, repoPath("testdata", "gguf-vocab", "ggml-vocab-gpt-2.gguf.gz"), vocab)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", vocab, "--out", filepath.Join(dir, "v.gguf")}, "holds no tensors"},
+		{[]string{"--model", f32, "--adapter", dir, "--out", filepath.Join(dir, "a.gguf")}, "--adapter needs the base model's checkpoint folder"},
+		{[]string{"--model", f32, "--format", "onnx", "--out", filepath.Join(dir, "onnx")}, "import it first"},
+		{[]string{"--model", filepath.Join(model, "model.safetensors"), "--out", filepath.Join(dir, "s.gguf")}, "give the checkpoint folder"},
+	} {
+		code, _, stderr := runCLI(t, append([]string{"export"}, c.args...)...)
+		if code == 0 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("export %v: exit %d: %s; want one error line saying %q", c.args, code, stderr, c.want)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("a temporary %s is left in %s", e.Name(), dir)
+		}
+	}
+}
