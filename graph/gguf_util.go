@@ -234,6 +234,39 @@ func checkImportKind(g *gguf.File) error {
 	return nil
 }
 
+// GGUFExportCheck tells, before any weights exist, whether GGUFExport (or GGUFExportEmbeddings with
+// embeddingsOnly) would take a checkpoint of m's configuration: it converts a stand-in whose tensors have
+// m's parameter shapes and zero values, so `hift train --export-gguf` can refuse a model llama.cpp cannot run
+// before training, not after it.
+func GGUFExportCheck(m *Model, embeddingsOnly bool) error {
+	w := specWeights{m}
+	mix := gguf.Mix{Name: "f32", Default: gguf.TypeF32}
+	var err error
+	if embeddingsOnly {
+		_, _, err = GGUFExportEmbeddings(m, w, mix, "check", GGUFPoolingMean)
+	} else {
+		_, _, err = GGUFExport(m, w, mix, "check")
+	}
+	return err
+}
+
+// specWeights serves a model's parameter shapes as GGUFWeights, with zero values made only when read (the
+// converters read values lazily, when a tensor is encoded, so a check allocates nothing for most).
+type specWeights struct{ m *Model }
+
+func (w specWeights) Shape(name string) ([]int, bool) {
+	p, ok := w.m.Param(name)
+	return p.Shape, ok
+}
+
+func (w specWeights) Float32(name string) ([]float32, error) {
+	p, ok := w.m.Param(name)
+	if !ok {
+		return nil, fmt.Errorf("no tensor %s", name)
+	}
+	return make([]float32, p.NumElements()), nil
+}
+
 // quoteShort is s for an error message: at most 80 bytes of it.
 func quoteShort(s string) string {
 	if len(s) > 80 {

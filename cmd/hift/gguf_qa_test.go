@@ -214,3 +214,30 @@ func TestExportFromGGUF(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainExportGGUFRefusedBeforeTraining: --export-gguf on a model llama.cpp cannot run (a LLaMA sequence
+// classifier, an OPT) is refused before the first step, with exit 2 and the exporter's reason, where it used
+// to train to the end and fail at the export.
+func TestTrainExportGGUFRefusedBeforeTraining(t *testing.T) {
+	for _, c := range []struct {
+		fixture string
+		args    []string
+		want    string
+	}{
+		{"llama_seq_cls", []string{"--task", "seq_cls", "--data", repoPath("examples", "data", "opticks-topics.jsonl")}, "is not a causal LM"},
+		{"opt_causal_lm", []string{"--data", repoPath("examples", "data", "opticks-queries.jsonl"), "--seq-len", "32"}, `model_type "opt"`},
+	} {
+		t.Run(c.fixture, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "run")
+			args := append([]string{"train", "--model", repoPath("testdata", "fixtures", c.fixture), "--steps", "2", "--export-gguf", "q8_0", "--output", out}, c.args...)
+			code, _, stderr := runCLI(t, args...)
+			t.Logf("exit %d: %s", code, strings.TrimSpace(stderr))
+			if code != 2 || !strings.Contains(stderr, "--export-gguf q8_0") || !strings.Contains(stderr, c.want) {
+				t.Errorf("want exit 2 naming --export-gguf and %q", c.want)
+			}
+			if _, err := os.Stat(filepath.Join(out, "metrics.jsonl")); err == nil {
+				t.Errorf("the run trained before refusing: %s exists", filepath.Join(out, "metrics.jsonl"))
+			}
+		})
+	}
+}

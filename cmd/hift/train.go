@@ -392,6 +392,9 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkTrainedGGUFExportable(opts.ExportGGUF, m, modelDir); err != nil {
+		return err
+	}
 	if limit := m.Config.PositionLimit(); opts.Resume == "" && !fl.Changed("seq-len") && limit > 0 && opts.DataFlags.SeqLen > limit {
 		// As HF's run_clm: the default block size is capped by what the model's positions support.
 		logf("--seq-len %d (default) is above the model's position limit: using %d\n", opts.DataFlags.SeqLen, limit)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hift-go/hift/data/tokenizer"
+	"github.com/hift-go/hift/graph"
 	"github.com/hift-go/hift/io/gguf"
 )
 
@@ -39,5 +41,27 @@ func exportTrainedGGUF(f *factory, log io.Writer, dtype, output string) error {
 		return fmt.Errorf("--export-gguf %s: %w", dtype, err)
 	}
 	fmt.Fprintf(log, "exported %s\n", file)
+	return nil
+}
+
+// checkTrainedGGUFExportable refuses --export-gguf before training when the model being trained (m's
+// configuration, task head included) or its tokenizer could not be written as GGUF at the end: a sequence
+// classifier, a BERT with a head, an OPT or GPT-Neo, a tokenizer llama.cpp cannot represent.
+func checkTrainedGGUFExportable(dtype string, m *graph.Model, tokenizerDir string) error {
+	if dtype == "" {
+		return nil
+	}
+	base, err := graph.NewModel(m.Config) // without LoRA: the saved model has its adapters merged
+	if err != nil {
+		return err
+	}
+	if err := graph.GGUFExportCheck(base, false); err != nil {
+		return badInput("--export-gguf %s: the trained model could not be exported: %v (train without --export-gguf)", dtype, err)
+	}
+	if tok, err := tokenizer.Load(tokenizerDir); err == nil {
+		if _, err := tok.GGUFMetadata(); err != nil {
+			return badInput("--export-gguf %s: the tokenizer could not be exported: %v", dtype, err)
+		}
+	}
 	return nil
 }
