@@ -70,6 +70,7 @@ start_logits/end_logits for QA; dynamic batch and sequence axes), for every arch
 			if opts.Out == "-" {
 				return badInput("--out -: export writes files (GGUF or an ONNX folder), not to standard output; give a path")
 			}
+			opts.Format = strings.ToLower(opts.Format) // --format GGUF as --format gguf
 			run, ok := exportFormats[opts.Format]
 			if !ok {
 				return badInput("--format must be one of %s (got %q)", strings.Join(sortedKeys(exportFormats), ", "), opts.Format)

@@ -241,3 +241,32 @@ func TestTrainExportGGUFRefusedBeforeTraining(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenizeDecodeGGUFSpecial: --decode --add-special-tokens keeps a SentencePiece GGUF's <s> and </s> in the
+// text, written as themselves (not JSON's "\u003cs\u003e"), and leaves them out without the flag; --format is
+// read case-insensitively (--format GGUF).
+func TestTokenizeDecodeGGUFSpecial(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "spm.gguf")
+	gunzip(t, repoPath("testdata", "gguf-vocab", "ggml-vocab-llama-spm.gguf.gz"), file)
+	decode := func(special bool) string {
+		var out bytes.Buffer
+		opts := &TokenizeOptions{f: &factory{stdout: &out, stderr: &out}, Tokenizer: file, Decode: true, AddSpecial: special, in: strings.NewReader("[1, 15043, 2]\n")}
+		if err := runTokenize(opts); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out.String())
+	}
+	with, without := decode(true), decode(false)
+	t.Logf("with special tokens %s, without %s", with, without)
+	if with != `"<s> Hello</s>"` || without != `"Hello"` {
+		t.Errorf("decode [1 15043 2]: %s with --add-special-tokens, %s without; want \"<s> Hello</s>\" and \"Hello\"", with, without)
+	}
+	out := filepath.Join(dir, "tiny.gguf")
+	if code, _, stderr := runCLI(t, "export", "--model", repoPath("examples", "tiny-llama"), "--format", "GGUF", "--out", out); code != 0 {
+		t.Errorf("export --format GGUF: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "import", "--format", "GGUF", "--in", out, "--out", filepath.Join(dir, "back")); code != 0 {
+		t.Errorf("import --format GGUF: exit %d: %s", code, stderr)
+	}
+}

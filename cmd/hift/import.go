@@ -53,6 +53,7 @@ place at the end. A non-empty --out is refused unless --overwrite, which replace
 			if opts.In == "" || opts.Out == "" {
 				return badInput("import needs --in and --out")
 			}
+			opts.Format = strings.ToLower(opts.Format)
 			if opts.Format != "gguf" && opts.Format != "onnx" {
 				return badInput("--format must be gguf or onnx (got %q)", opts.Format)
 			}

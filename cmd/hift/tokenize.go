@@ -29,11 +29,14 @@ func newTokenizeCmd(f *factory, runF func(*TokenizeOptions) error) *cobra.Comman
 		Short: "Tokenize JSON strings from standard input (one per line) into JSON arrays of ids",
 		Long: `tokenize reads one JSON string per line from standard input and writes one JSON array of token ids per
 line, as Hugging Face tokenizers would (add_special_tokens=False unless --add-special-tokens). PATH is a
-checkpoint folder, a tokenizer.json, a SentencePiece tokenizer.model or a GGUF file (its byte-level BPE
-tokenizer, also from vocab-only files, tokenized as llama.cpp does). With --decode it reads arrays of ids
-and writes the decoded strings.`,
+checkpoint folder, a tokenizer.json, a SentencePiece tokenizer.model or a GGUF file, recognised by its
+content whatever its name (its byte-level BPE, SentencePiece or WordPiece vocabulary, also from vocab-only
+files, tokenized as llama.cpp does, special tokens in the text parsed as llama.cpp's parse_special). Empty
+lines are skipped; "" gives [] (or just the added BOS/EOS). With --decode it reads arrays of ids and writes
+the decoded strings, leaving special tokens out unless --add-special-tokens is given too.`,
 		Example: `  echo '"Hello world"' | hift tokenize --tokenizer examples/tiny-llama
-  echo '[15496, 995]' | hift tokenize --tokenizer DIR --decode`,
+  echo '"Hello world"' | hift tokenize --tokenizer model.gguf --add-special-tokens
+  echo '[81, 117, 263]' | hift tokenize --tokenizer examples/tiny-llama --decode`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Tokenizer == "" {
@@ -46,7 +49,7 @@ and writes the decoded strings.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Tokenizer, "tokenizer", "", "checkpoint folder, tokenizer.json, tokenizer.model or FILE.gguf")
-	cmd.Flags().BoolVar(&opts.AddSpecial, "add-special-tokens", false, "add BOS/EOS/CLS/SEP as the tokenizer's post-processor says")
+	cmd.Flags().BoolVar(&opts.AddSpecial, "add-special-tokens", false, "add BOS/EOS/CLS/SEP as the tokenizer's post-processor says; with --decode, keep special tokens in the text")
 	cmd.Flags().BoolVar(&opts.Decode, "decode", false, "decode arrays of ids instead")
 	return cmd
 }
@@ -77,8 +80,9 @@ func runTokenize(opts *TokenizeOptions) error {
 			if err != nil {
 				return fmt.Errorf("stdin line %d: %w", line, err)
 			}
-			b, _ := json.Marshal(s)
-			w.Write(append(b, '\n'))
+			if err := jsonLine(w, s); err != nil {
+				return err
+			}
 			continue
 		}
 		var s string
@@ -96,4 +100,12 @@ func runTokenize(opts *TokenizeOptions) error {
 		w.Write(append(b, '\n'))
 	}
 	return sc.Err()
+}
+
+// jsonLine writes v as one JSON line, with <, > and & as themselves (json.Marshal would write "\u003cs\u003e"
+// for a decoded "<s>").
+func jsonLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
