@@ -15,6 +15,37 @@ import (
 // the merges, BOS/EOS/UNK/PAD ids, add_bos_token/add_eos_token as Encode(text, true) adds them, and the chat
 // template.
 func (t *Tokenizer) GGUFMetadata() ([]gguf.KV, error) {
+	kvs, err := t.ggufMetadata()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUniqueTokens(kvs, t.path); err != nil {
+		return nil, err
+	}
+	return kvs, nil
+}
+
+// checkUniqueTokens refuses a vocabulary that holds one token text twice (as a tokenizer.json whose added token
+// repeats a vocabulary entry does): llama.cpp's loader aborts the process on it (GGML_ASSERT in
+// llama-vocab.cpp), so such a GGUF must not be written.
+func checkUniqueTokens(kvs []gguf.KV, path string) error {
+	for _, kv := range kvs {
+		toks, ok := kv.Value.([]string)
+		if kv.Key != "tokenizer.ggml.tokens" || !ok {
+			continue
+		}
+		seen := make(map[string]int, len(toks))
+		for id, s := range toks {
+			if prev, dup := seen[s]; dup {
+				return fmt.Errorf("tokenizer %s: tokens %d and %d are both %q, and llama.cpp aborts loading a vocabulary that repeats a token; remove the repeated added token from tokenizer.json (or give it its own text)", path, prev, id, s)
+			}
+			seen[s] = id
+		}
+	}
+	return nil
+}
+
+func (t *Tokenizer) ggufMetadata() ([]gguf.KV, error) {
 	switch t.family {
 	case FamilySentencePiece:
 		return t.ggufSentencePiece()

@@ -147,3 +147,29 @@ func TestGGUFVocabExportAgain(t *testing.T) {
 		t.Errorf("%d byte-level BPE vocabularies checked, want llama.cpp's 8", checked)
 	}
 }
+
+// TestGGUFMetadataRepeatedToken: a tokenizer.json whose added token repeats a vocabulary entry (the synthetic
+// RoBERTa tokenizer's "hift", id 29323 in the vocabulary and 50262 as an added token) is refused by the GGUF
+// export, naming both ids: llama.cpp aborts the process on loading such a vocabulary (GGML_ASSERT
+// id_to_token.size() == token_to_id.size()); the GPT-2 tokenizer, without repeats, still exports.
+func TestGGUFMetadataRepeatedToken(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		want string
+	}{{"roberta", `tokens 29323 and 50262 are both "hift"`}, {"gpt2", ""}} {
+		path := gunzipTo(t, filepath.Join("..", "..", "testdata", "tokenizers", c.name, "tokenizer.json.gz"), dir, c.name+".json")
+		tok, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tok.GGUFMetadata()
+		t.Logf("%s: %v", c.name, err)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "llama.cpp")):
+			t.Errorf("%s: %v; want an error saying %s and why llama.cpp cannot take it", c.name, err, c.want)
+		}
+	}
+}
