@@ -20,11 +20,12 @@ func init() {
 	ggufImporters["bert"] = bertFromGGUF
 }
 
-// GGUFPoolingNone, GGUFPoolingMean and GGUFPoolingCLS are llama.cpp's pooling_type values.
+// GGUFPoolingNone, GGUFPoolingMean, GGUFPoolingCLS and GGUFPoolingLast are llama.cpp's pooling_type values.
 const (
 	GGUFPoolingNone = 0
 	GGUFPoolingMean = 1
 	GGUFPoolingCLS  = 2
+	GGUFPoolingLast = 3
 )
 
 // bertNames maps BERT's HF names (after "bert." or "roberta.") to GGUF names.

@@ -267,6 +267,46 @@ func (w specWeights) Float32(name string) ([]float32, error) {
 	return make([]float32, p.NumElements()), nil
 }
 
+// GGUFExportModel builds the model a GGUF export of a checkpoint with configuration c writes. A base encoder
+// (an HF BertModel, as hift import makes of llama.cpp's bert embedding models) has no class of its own in
+// hift: it is built as a token classifier with the head's parameters left out, and headless says that only
+// the embeddings export (GGUFExportEmbeddings) can write it. Pooling is the config's hift_gguf_pooling (the
+// pooling the imported GGUF had), or "" when it has none.
+func GGUFExportModel(c *Config) (m *Model, headless bool, pooling string, err error) {
+	var p struct {
+		Pooling string `json:"hift_gguf_pooling"`
+	}
+	if c.Has("hift_gguf_pooling") {
+		_ = c.Decode(&p)
+	}
+	if _, _, _, lerr := Lookup(c); lerr != nil {
+		if c.ModelType != "bert" && c.ModelType != "roberta" {
+			return nil, false, "", lerr
+		}
+		if err := RetargetConfig(c, TaskTokenCls, 2); err != nil {
+			return nil, false, "", lerr
+		}
+		headless = true
+	}
+	if m, err = NewModel(c); err != nil {
+		return nil, false, "", err
+	}
+	if headless && len(m.Units) > 0 {
+		head := map[string]bool{}
+		for _, name := range m.Units[len(m.Units)-1].Params {
+			head[name] = true
+		}
+		var keep []ParamSpec
+		for _, ps := range m.Params {
+			if !head[ps.Name] {
+				keep = append(keep, ps)
+			}
+		}
+		m.Params = keep
+	}
+	return m, headless, p.Pooling, nil
+}
+
 // quoteShort is s for an error message: at most 80 bytes of it.
 func quoteShort(s string) string {
 	if len(s) > 80 {

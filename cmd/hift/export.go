@@ -47,7 +47,8 @@ importance matrix (1-D tensors stay f32, output and "more bits" layers get more 
 Q5_0/Q5_1/Q8_0 when a row is not a multiple of 256). Tensors are quantized in parallel and streamed to the
 file one at a time. A BERT or RoBERTa checkpoint is written as llama.cpp's bert embedding model only with
 --embeddings-only: its task head is dropped, and llama.cpp computes the encoder's embeddings, pooled as
---pooling says. --model may also be a GGUF file (hift's or llama.cpp's, any type above): it is dequantized
+--pooling says; a BERT without a head (hift import's BertModel from a llama.cpp bert GGUF) is written so
+without the flag, with the pooling it was imported with. --model may also be a GGUF file (hift's or llama.cpp's, any type above): it is dequantized
 into a temporary folder beside --out and written again in --dtype, as llama-quantize re-types a file (a note
 says when the input was quantized already, whose rounding then adds up).
 
@@ -95,7 +96,7 @@ start_logits/end_logits for QA; dynamic batch and sequence axes), for every arch
 	cmd.Flags().StringVar(&opts.Adapter, "adapter", "", "with --format gguf: write this PEFT LoRA folder as a llama.cpp adapter for the base model --model")
 	cmd.Flags().StringVar(&opts.DType, "dtype", "f32", "tensor type or llama.cpp mix: "+strings.Join(gguf.MixNames(), ", "))
 	cmd.Flags().BoolVar(&opts.EmbeddingsOnly, "embeddings-only", false, "with --format gguf: write a BERT/RoBERTa encoder as llama.cpp's bert embedding model, dropping its task head")
-	cmd.Flags().StringVar(&opts.Pooling, "pooling", "mean", "with --embeddings-only: llama.cpp's pooling of the token embeddings: none, mean or cls")
+	cmd.Flags().StringVar(&opts.Pooling, "pooling", "", "with --embeddings-only: llama.cpp's pooling of the token embeddings: none, mean, cls or last (default: the pooling an imported GGUF had, else mean)")
 	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing --out file (onnx: --out/model.onnx), never one of the inputs")
 	addONNXExportFlags(cmd, &opts.ONNX)
 	return cmd
@@ -135,9 +136,19 @@ func runExport(opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := graph.NewModel(cfg)
+	m, headless, cfgPooling, err := graph.GGUFExportModel(cfg)
 	if err != nil {
 		return err
+	}
+	// A headless encoder (a BertModel, as import writes llama.cpp's bert models) can only be an embedding
+	// model, written with the pooling it was imported with unless --pooling says otherwise.
+	embeddings := opts.EmbeddingsOnly || headless
+	poolingName := opts.Pooling
+	if poolingName == "" {
+		poolingName = cfgPooling
+	}
+	if poolingName == "" {
+		poolingName = "mean"
 	}
 	ck, err := torchbin.Open(opts.Model)
 	if err != nil {
@@ -154,10 +165,10 @@ func runExport(opts *ExportOptions) error {
 	}
 	var kvs []gguf.KV
 	var ts []gguf.Tensor
-	if opts.EmbeddingsOnly {
-		pooling, ok := map[string]int{"none": graph.GGUFPoolingNone, "mean": graph.GGUFPoolingMean, "cls": graph.GGUFPoolingCLS}[opts.Pooling]
+	if embeddings {
+		pooling, ok := map[string]int{"none": graph.GGUFPoolingNone, "mean": graph.GGUFPoolingMean, "cls": graph.GGUFPoolingCLS, "last": graph.GGUFPoolingLast}[poolingName]
 		if !ok {
-			return badInput("--pooling must be none, mean or cls (got %q)", opts.Pooling)
+			return badInput("--pooling must be none, mean, cls or last (got %q)", poolingName)
 		}
 		kvs, ts, err = graph.GGUFExportEmbeddings(m, w, mix, name, pooling)
 	} else {

@@ -20,9 +20,6 @@ func runExportFromGGUF(opts *ExportOptions) error {
 	if opts.Adapter != "" {
 		return badInput("--adapter needs the base model's checkpoint folder as --model, not the GGUF %s", opts.Model)
 	}
-	if opts.EmbeddingsOnly {
-		return badInput("--embeddings-only needs a BERT/RoBERTa checkpoint folder as --model; %s is a GGUF already (its pooling is kept as it is)", opts.Model)
-	}
 	g, err := gguf.Open(opts.Model)
 	if err != nil {
 		return err
@@ -68,5 +65,11 @@ func runExportFromGGUF(opts *ExportOptions) error {
 	if from.name == "" {
 		from.name = strings.TrimSuffix(filepath.Base(opts.Model), filepath.Ext(opts.Model))
 	}
-	return runExport(&from)
+	if err := runExport(&from); err != nil {
+		if msg := err.Error(); strings.Contains(msg, tmp) { // name the input, not the temporary folder
+			return fmt.Errorf("%s", strings.ReplaceAll(msg, tmp, "(the import of "+opts.Model+")"))
+		}
+		return err
+	}
+	return nil
 }

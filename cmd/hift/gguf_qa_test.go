@@ -270,3 +270,58 @@ func TestTokenizeDecodeGGUFSpecial(t *testing.T) {
 		t.Errorf("import --format GGUF: exit %d: %s", code, stderr)
 	}
 }
+
+// TestGGUFEncoderRoundTripTwice: a BERT (WordPiece) and a RoBERTa (byte-level BPE) embedding GGUF imported by
+// hift (an HF BertModel without a head, its pooling in hift_gguf_pooling, the WordPiece normalizer wrapped in
+// llama.cpp's Replace steps) export again without any flag, as an embedding model with the pooling they had:
+// the same bytes up to general.name, and `export --model FILE.gguf` gives the very bytes. The BertModel used
+// to be refused ("unsupported architecture"), and so was the imported WordPiece normalizer.
+func TestGGUFEncoderRoundTripTwice(t *testing.T) {
+	for _, c := range encoderCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			model := initEncoder(t, c)
+			first, back, _ := exportImportEncoder(t, model, "q8_0", "cls")
+			again := filepath.Join(t.TempDir(), "again.gguf")
+			if code, _, stderr := runCLI(t, "export", "--model", back, "--dtype", "q8_0", "--out", again); code != 0 {
+				t.Fatalf("export of the imported encoder: exit %d: %s", code, stderr)
+			}
+			kv1, ts1 := ggufParts(t, first)
+			kv2, ts2 := ggufParts(t, again)
+			kv2 = setKV(kv2, "general.name", setKVValue(kv1, "general.name"))
+			var b1, b2 bytes.Buffer
+			fmt.Fprint(&b1, kv1)
+			fmt.Fprint(&b2, kv2)
+			if b1.String() != b2.String() {
+				t.Errorf("metadata differs after import and export:\n%.600s\n%.600s", b1.String(), b2.String())
+			}
+			if len(ts1) != len(ts2) {
+				t.Fatalf("%d tensors, was %d", len(ts2), len(ts1))
+			}
+			for i := range ts1 {
+				if ts1[i].Name != ts2[i].Name || !bytes.Equal(ts1[i].Data, ts2[i].Data) {
+					t.Errorf("tensor %s differs after import and export", ts1[i].Name)
+				}
+			}
+			direct := filepath.Join(t.TempDir(), "direct.gguf")
+			if code, _, stderr := runCLI(t, "export", "--model", first, "--dtype", "q8_0", "--out", direct); code != 0 {
+				t.Fatalf("export --model FILE.gguf: exit %d: %s", code, stderr)
+			}
+			a, _ := os.ReadFile(first)
+			b, _ := os.ReadFile(direct)
+			if !bytes.Equal(a, b) {
+				t.Errorf("export --model %s --dtype q8_0 is not the same bytes (%d vs %d)", first, len(b), len(a))
+			}
+			t.Logf("%d keys, %d tensors compared; %d bytes", len(kv1), len(ts1), len(a))
+		})
+	}
+}
+
+// setKVValue is the value of key in kvs (nil when absent).
+func setKVValue(kvs []gguf.KV, key string) any {
+	for _, kv := range kvs {
+		if kv.Key == key {
+			return kv.Value
+		}
+	}
+	return nil
+}

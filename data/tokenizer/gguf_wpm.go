@@ -23,11 +23,7 @@ func (t *Tokenizer) ggufWordPiece() ([]gguf.KV, error) {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
 	var tj struct {
-		Normalizer struct {
-			Type         string `json:"type"`
-			Lowercase    bool   `json:"lowercase"`
-			StripAccents *bool  `json:"strip_accents"`
-		} `json:"normalizer"`
+		Normalizer  json.RawMessage `json:"normalizer"`
 		AddedTokens []struct {
 			ID      int    `json:"id"`
 			Content string `json:"content"`
@@ -41,7 +37,7 @@ func (t *Tokenizer) ggufWordPiece() ([]gguf.KV, error) {
 	if err := json.Unmarshal(raw, &tj); err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
-	if tj.Normalizer.Type != "BertNormalizer" || !tj.Normalizer.Lowercase || (tj.Normalizer.StripAccents != nil && !*tj.Normalizer.StripAccents) {
+	if !wpmLlamaNormalizer(tj.Normalizer) {
 		return nil, fmt.Errorf("tokenizer %s: llama.cpp's WordPiece always lowercases and strips accents (BertNormalizer lowercase); this tokenizer's normalizer differs", path)
 	}
 	if tj.Model.Prefix != "##" {
@@ -87,4 +83,45 @@ func (t *Tokenizer) ggufWordPiece() ([]gguf.KV, error) {
 		}
 	}
 	return kvs, nil
+}
+
+// wpmLlamaNormalizer says whether a tokenizer.json normalizer is what llama.cpp's WordPiece does: a
+// BertNormalizer that lowercases and strips accents, alone or in the Sequence hift import writes
+// (wpmNormalizer: Replace steps that bring HF's preprocessing to llama.cpp's, which llama.cpp does itself).
+func wpmLlamaNormalizer(raw json.RawMessage) bool {
+	type step struct {
+		Type         string            `json:"type"`
+		Lowercase    bool              `json:"lowercase"`
+		StripAccents *bool             `json:"strip_accents"`
+		Normalizers  []json.RawMessage `json:"normalizers"`
+		Pattern      struct {
+			Regex string `json:"Regex"`
+		} `json:"pattern"`
+	}
+	bert := func(st step) bool {
+		return st.Type == "BertNormalizer" && st.Lowercase && (st.StripAccents == nil || *st.StripAccents)
+	}
+	var top step
+	if json.Unmarshal(raw, &top) != nil {
+		return false
+	}
+	if top.Type != "Sequence" {
+		return bert(top)
+	}
+	llamaSteps := map[string]bool{"[\u000b\u000c\u0085]": true, `[\p{Mc}\p{Me}]`: true, "[\u1160-\u11ff]": true}
+	berts := 0
+	for _, r := range top.Normalizers {
+		var st step
+		if json.Unmarshal(r, &st) != nil {
+			return false
+		}
+		switch {
+		case bert(st):
+			berts++
+		case st.Type == "Replace" && llamaSteps[st.Pattern.Regex]:
+		default:
+			return false
+		}
+	}
+	return berts == 1
 }
