@@ -325,3 +325,34 @@ func setKVValue(kvs []gguf.KV, key string) any {
 	}
 	return nil
 }
+
+// TestGGUFAsModelFolder: a GGUF file (also one named .bin) given as --model to a command that needs a
+// checkpoint folder is refused with exit 2 saying to import it, where it used to fail parsing config.json
+// ("config: x.gguf: not a JSON object"); export (which re-types it) and tokenize --tokenizer still take it.
+func TestGGUFAsModelFolder(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tiny.gguf")
+	exportGGUF(t, repoPath("examples", "tiny-llama"), "q8_0", file)
+	renamed := filepath.Join(dir, "tiny.bin")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(renamed, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := repoPath("examples", "data", "opticks-queries-eval.jsonl")
+	for _, args := range [][]string{
+		{"generate", "--model", file, "--prompt", "Query", "--max-new-tokens", "2"},
+		{"eval", "--model", renamed, "--data", data},
+		{"train", "--model", file, "--data", data, "--steps", "1", "--output", filepath.Join(dir, "run")},
+	} {
+		code, _, stderr := runCLI(t, args...)
+		if code != 2 || !strings.Contains(stderr, "is a GGUF file") || !strings.Contains(stderr, "hift import --in") {
+			t.Errorf("%v: exit %d: %s; want exit 2 saying to import the GGUF", args, code, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, "export", "--model", renamed, "--dtype", "q8_0", "--out", filepath.Join(dir, "again.gguf")); code != 0 {
+		t.Errorf("export --model GGUF.bin: exit %d: %s", code, stderr)
+	}
+}

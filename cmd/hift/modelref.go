@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hift-go/hift/io/gguf"
 	"github.com/hift-go/hift/io/hfcache"
 	"github.com/spf13/cobra"
 )
@@ -80,6 +81,15 @@ func checkExists(cmd *cobra.Command, flag, path string) error {
 	return nil
 }
 
+// refuseGGUFModel refuses a GGUF file as --model of a command that needs a checkpoint folder (export re-types
+// a GGUF itself), saying how to get the folder, instead of failing on config.json's JSON.
+func refuseGGUFModel(cmd *cobra.Command, flag, path string) error {
+	if flag == "model" && mustExistCommands[cmd.Name()] && cmd.Name() != "export" && gguf.IsGGUF(path) {
+		return badInput("--model %s is a GGUF file; %s needs a checkpoint folder: hift import --in %s --out DIR, then --model DIR", path, cmd.Name(), path)
+	}
+	return nil
+}
+
 // dataRefFlags name datasets; a value that is not a local path may be a dataset id in the local HF cache.
 var dataRefFlags = []string{"data", "eval-data"}
 
@@ -142,6 +152,9 @@ func resolveModelFlags(cmd *cobra.Command, roots []string) error {
 			if err := checkExists(cmd, name, spec); err != nil {
 				return err
 			}
+		}
+		if err := refuseGGUFModel(cmd, name, spec); err != nil {
+			return err
 		}
 		if ok && path != spec {
 			if err := fl.Value.Set(path); err != nil {
