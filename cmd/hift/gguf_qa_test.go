@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -354,5 +355,43 @@ func TestGGUFAsModelFolder(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "export", "--model", renamed, "--dtype", "q8_0", "--out", filepath.Join(dir, "again.gguf")); code != 0 {
 		t.Errorf("export --model GGUF.bin: exit %d: %s", code, stderr)
+	}
+}
+
+// TestInspectGGUFSummary: inspect says in one line what a GGUF is — a model with its architecture, tensor and
+// parameter counts and types, a LoRA adapter, a vocab-only file (and then prints no empty tensor table) —
+// and --json gives each tensor's type name and the totals.
+func TestInspectGGUFSummary(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "tiny.gguf")
+	exportGGUF(t, repoPath("examples", "tiny-llama"), "q8_0", model)
+	vocab := filepath.Join(dir, "vocab.gguf")
+	gunzip(t, repoPath("testdata", "gguf-vocab", "ggml-vocab-gpt-2.gguf.gz"), vocab)
+	code, stdout, stderr := runCLI(t, "inspect", model)
+	if code != 0 || !strings.Contains(stdout, "summary:  llama model, 39 tensors, 869504 parameters") || !strings.Contains(stdout, "Q8_0") {
+		t.Errorf("inspect model: exit %d: %.400s %s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "inspect", vocab)
+	if code != 0 || !strings.Contains(stdout, "vocab-only file (no tensors), tokenizer gpt2") || strings.Contains(stdout, "NAME") {
+		t.Errorf("inspect vocab-only: exit %d: %.400s %s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "inspect", model, "--json")
+	var js struct {
+		Parameters int64          `json:"parameters"`
+		Types      map[string]int `json:"types"`
+		Tensors    []struct {
+			TypeName string `json:"type_name"`
+		} `json:"tensors"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &js); code != 0 || err != nil {
+		t.Fatalf("inspect --json: exit %d, %v: %s", code, err, stderr)
+	}
+	n := 0
+	for _, c := range js.Types {
+		n += c
+	}
+	t.Logf("--json: %d parameters, types %v", js.Parameters, js.Types)
+	if js.Parameters != 869504 || n != len(js.Tensors) || len(js.Tensors) == 0 || js.Tensors[0].TypeName == "" {
+		t.Errorf("inspect --json: parameters %d, types %v for %d tensors", js.Parameters, js.Types, len(js.Tensors))
 	}
 }

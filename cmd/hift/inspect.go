@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -132,9 +133,10 @@ func inspectGGUF(opts *InspectOptions) error {
 	out := opts.f.stdout
 	if opts.JSON {
 		type tensor struct {
-			Name  string `json:"name"`
-			Type  uint32 `json:"type"`
-			Shape []int  `json:"shape"`
+			Name     string `json:"name"`
+			Type     uint32 `json:"type"`
+			TypeName string `json:"type_name"`
+			Shape    []int  `json:"shape"`
 		}
 		meta := map[string]any{}
 		for k, v := range g.KV {
@@ -146,13 +148,16 @@ func inspectGGUF(opts *InspectOptions) error {
 		}
 		var ts []tensor
 		for _, t := range g.Tensors {
-			ts = append(ts, tensor{t.Name, t.Type, t.Shape})
+			ts = append(ts, tensor{t.Name, t.Type, gguf.TypeName(t.Type), t.Shape})
 		}
+		sum := ggufSummarize(g)
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"path": opts.Path, "metadata": meta, "tensors": ts})
+		return enc.Encode(map[string]any{"path": opts.Path, "metadata": meta, "tensors": ts,
+			"parameters": sum.params, "tensor_bytes": sum.bytes, "types": sum.types})
 	}
 	fmt.Fprintf(out, "path:     %s (GGUF)\n", opts.Path)
+	fmt.Fprintf(out, "summary:  %s\n", ggufSummarize(g).line(g))
 	for _, k := range g.Keys {
 		v := g.KV[k]
 		if a, ok := v.([]any); ok {
@@ -160,10 +165,81 @@ func inspectGGUF(opts *InspectOptions) error {
 		}
 		fmt.Fprintf(out, "  %-45s %v\n", k, v)
 	}
+	if len(g.Tensors) == 0 {
+		return nil
+	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tTYPE\tSHAPE")
 	for _, t := range g.Tensors {
 		fmt.Fprintf(tw, "%s\t%s\t%v\n", t.Name, gguf.TypeName(t.Type), t.Shape)
 	}
 	return tw.Flush()
+}
+
+// ggufSummary counts a GGUF file's parameters, tensor bytes and tensors per type.
+type ggufSummary struct {
+	params, bytes int64
+	types         map[string]int
+}
+
+func ggufSummarize(g *gguf.File) ggufSummary {
+	sum := ggufSummary{types: map[string]int{}}
+	for _, t := range g.Tensors {
+		n := int64(1)
+		for _, d := range t.Shape {
+			n *= int64(d)
+		}
+		sum.params += n
+		if b, err := gguf.TensorBytes(t.Type, t.Shape); err == nil {
+			sum.bytes += b
+		}
+		sum.types[gguf.TypeName(t.Type)]++
+	}
+	return sum
+}
+
+// line is the one-line summary: what the file is (model, LoRA adapter, vocab-only, part of a split file),
+// its architecture, tensor and parameter counts, size and types.
+func (s ggufSummary) line(g *gguf.File) string {
+	arch, _ := g.KV["general.architecture"].(string)
+	kind := "model"
+	switch {
+	case g.KV["general.type"] == "adapter":
+		kind = "LoRA adapter"
+	case len(g.Tensors) == 0:
+		return fmt.Sprintf("vocab-only file (no tensors), tokenizer %v", g.KV["tokenizer.ggml.model"])
+	}
+	if n, ok := kvInt(g.KV["split.count"]); ok && n > 1 {
+		no, _ := kvInt(g.KV["split.no"]) // 0-based in the file
+		kind += fmt.Sprintf(" (part %d of %d of a split file)", no+1, n)
+	}
+	var types []string
+	for t, n := range s.types {
+		types = append(types, fmt.Sprintf("%d %s", n, t))
+	}
+	sort.Strings(types)
+	return fmt.Sprintf("%s %s, %d tensors, %d parameters, %s of tensor data; types: %s", arch, kind, len(g.Tensors), s.params, hift.HumanBytes(s.bytes), strings.Join(types, ", "))
+}
+
+// kvInt reads an integer GGUF metadata value of any width.
+func kvInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case uint8:
+		return int64(x), true
+	case int8:
+		return int64(x), true
+	case uint16:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case int32:
+		return int64(x), true
+	case uint64:
+		return int64(x), true
+	case int64:
+		return x, true
+	}
+	return 0, false
 }
