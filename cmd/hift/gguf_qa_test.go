@@ -395,3 +395,27 @@ func TestInspectGGUFSummary(t *testing.T) {
 		t.Errorf("inspect --json: parameters %d, types %v for %d tensors", js.Parameters, js.Types, len(js.Tensors))
 	}
 }
+
+// TestTrainResumeExportGGUF: --export-gguf on a resumed run writes the GGUF into the resumed run's --output;
+// a resume without --output is told it needs --output, not that --export-gguf "cannot be combined with
+// --no-save" (the flag check used to run before the resumed settings were known).
+func TestTrainResumeExportGGUF(t *testing.T) {
+	dir := t.TempDir()
+	first := filepath.Join(dir, "first")
+	if code, _, stderr := runCLI(t, "train", "--model", repoPath("examples", "tiny-llama"), "--data", repoPath("examples", "data", "opticks-queries.jsonl"),
+		"--seq-len", "32", "--batch-size", "2", "--steps", "2", "--save-every", "1", "--output", first); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	ck := filepath.Join(first, "checkpoint-1")
+	code, _, stderr := runCLI(t, "train", "--resume", ck, "--steps", "2", "--export-gguf", "q8_0")
+	if code == 0 || strings.Contains(stderr, "--no-save)") && strings.Contains(stderr, "--export-gguf needs") || !strings.Contains(stderr, "--output") {
+		t.Errorf("resume without --output: exit %d: %s; want the missing --output named", code, stderr)
+	}
+	out := filepath.Join(dir, "resumed")
+	if code, _, stderr := runCLI(t, "train", "--resume", ck, "--steps", "2", "--output", out, "--export-gguf", "q8_0"); code != 0 {
+		t.Fatalf("resume --export-gguf: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "model-q8_0.gguf")); err != nil {
+		t.Errorf("resumed run: %v", err)
+	}
+}

@@ -326,7 +326,7 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	if opts.PrintQueue {
 		return printQueue(opts)
 	}
-	if err := checkExportGGUF(opts.ExportGGUF, opts.Run.Output); err != nil {
+	if err := checkExportGGUF(opts.ExportGGUF, opts.Run.Output, opts.Resume != ""); err != nil {
 		return err
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(opts.f.stderr, format, args...) }
@@ -392,7 +392,7 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := checkTrainedGGUFExportable(opts.ExportGGUF, m, modelDir); err != nil {
+	if err := checkTrainedGGUFExportable(opts.ExportGGUF, opts.Run.Output, m, modelDir); err != nil {
 		return err
 	}
 	if limit := m.Config.PositionLimit(); opts.Resume == "" && !fl.Changed("seq-len") && limit > 0 && opts.DataFlags.SeqLen > limit {
