@@ -419,3 +419,33 @@ func TestTrainResumeExportGGUF(t *testing.T) {
 		t.Errorf("resumed run: %v", err)
 	}
 }
+
+// TestTokenizeLongLine: a stdin line above the 64 MiB limit is refused saying so (bufio's "token too long"
+// before), and a 1 MB text tokenizes with a GGUF tokenizer into ids that decode back to it.
+func TestTokenizeLongLine(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "gpt2.gguf")
+	gunzip(t, repoPath("testdata", "gguf-vocab", "ggml-vocab-gpt-2.gguf.gz"), file)
+	var out bytes.Buffer
+	err := runTokenize(&TokenizeOptions{f: &factory{stdout: &out, stderr: &out}, Tokenizer: file,
+		in: strings.NewReader(`"` + strings.Repeat("a", maxTokenizeLine+1) + `"` + "\n")})
+	if err == nil || !strings.Contains(err.Error(), "longer than 64 MiB") {
+		t.Errorf("a 64 MiB line: %v; want it refused as too long", err)
+	}
+	line := "Light is propagated from luminous Bodies in time, 1234567 ünïcode\n"
+	text := strings.Repeat(line, (1<<20)/len(line)+1) // just over 1 MB
+	in, _ := json.Marshal(text)
+	out.Reset()
+	if err := runTokenize(&TokenizeOptions{f: &factory{stdout: &out, stderr: &out}, Tokenizer: file, in: bytes.NewReader(append(in, '\n'))}); err != nil {
+		t.Fatal(err)
+	}
+	ids := out.Bytes()
+	out.Reset()
+	if err := runTokenize(&TokenizeOptions{f: &factory{stdout: &out, stderr: &out}, Tokenizer: file, Decode: true, in: bytes.NewReader(ids)}); err != nil {
+		t.Fatal(err)
+	}
+	var back string
+	if err := json.Unmarshal(out.Bytes(), &back); err != nil || back != text {
+		t.Errorf("1 MB text: decoded back %d bytes (err %v), want the %d bytes given", len(back), err, len(text))
+	}
+	t.Logf("1 MB text: %d bytes of ids JSON", len(ids))
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -64,7 +65,7 @@ func runTokenize(opts *TokenizeOptions) error {
 		return err
 	}
 	sc := bufio.NewScanner(opts.in)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	sc.Buffer(make([]byte, 1<<20), maxTokenizeLine)
 	w := bufio.NewWriter(opts.f.stdout)
 	defer w.Flush()
 	for line := 1; sc.Scan(); line++ {
@@ -99,8 +100,17 @@ func runTokenize(opts *TokenizeOptions) error {
 		b, _ := json.Marshal(ids)
 		w.Write(append(b, '\n'))
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("stdin: a line is longer than %d MiB; split the text over several lines", maxTokenizeLine>>20)
+		}
+		return fmt.Errorf("stdin: %w", err)
+	}
+	return nil
 }
+
+// maxTokenizeLine is the longest stdin line tokenize reads (one JSON string or id array).
+const maxTokenizeLine = 64 << 20
 
 // jsonLine writes v as one JSON line, with <, > and & as themselves (json.Marshal would write "\u003cs\u003e"
 // for a decoded "<s>").
