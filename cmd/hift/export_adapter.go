@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,9 +19,19 @@ import (
 // runExportAdapter writes the PEFT adapter in opts.Adapter (adapter_config.json + adapter_model.safetensors,
 // as `hift train --lora` saves it) as a llama.cpp LoRA GGUF for the base model opts.Model.
 func runExportAdapter(opts *ExportOptions) error {
+	mix, err := gguf.ParseMix(opts.DType)
+	if err != nil {
+		return badInput("--dtype: %v", err)
+	}
+	if mix.Name != "f32" && mix.Name != "f16" && mix.Name != "bf16" {
+		return badInput("--dtype %s: a LoRA adapter is written as f32, f16 or bf16 (its rank-sized rows do not fill quantization blocks)", opts.DType)
+	}
 	cfgPath := filepath.Join(opts.Adapter, "adapter_config.json")
 	raw, err := os.ReadFile(cfgPath)
 	if err != nil {
+		if os.IsNotExist(err) {
+			return badInput("--adapter %s is not a PEFT LoRA folder (no adapter_config.json; hift train --lora writes one)", opts.Adapter)
+		}
 		return badInput("--adapter: %v", err)
 	}
 	var ac struct {
@@ -84,12 +96,38 @@ func runExportAdapter(opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
+	for i := range ts {
+		if mix.Default != gguf.TypeF32 && ts[i].Type == gguf.TypeF32 && len(ts[i].Shape) == 2 {
+			ts[i] = retypeTensor(ts[i], mix.Default)
+		}
+	}
 	if err := makeOutParent("out", opts.Out); err != nil {
 		return err
 	}
 	if err := gguf.WriteFile(opts.Out, kvs, ts); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.f.stderr, "wrote %s: LoRA adapter, %d tensors (r %d, alpha %g)\n", opts.Out, len(ts), ac.R, ac.Alpha)
+	fmt.Fprintf(opts.f.stderr, "wrote %s (%s): LoRA adapter, %d tensors (r %d, alpha %g)\n", opts.Out, mix.Name, len(ts), ac.R, ac.Alpha)
 	return nil
+}
+
+// retypeTensor turns an F32 tensor into typ (F16 or BF16) when the file is written.
+func retypeTensor(t gguf.Tensor, typ uint32) gguf.Tensor {
+	data, encode := t.Data, t.Encode
+	t.Type, t.Data = typ, nil
+	t.Encode = func() ([]byte, error) {
+		b := data
+		if b == nil {
+			var err error
+			if b, err = encode(); err != nil {
+				return nil, err
+			}
+		}
+		vals := make([]float32, len(b)/4)
+		for i := range vals {
+			vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		return gguf.Quantize(typ, vals, t.Shape[len(t.Shape)-1])
+	}
+	return t
 }

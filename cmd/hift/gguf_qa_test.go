@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hift-go/hift/data/tokenizer"
+	"github.com/hift-go/hift/internal/validators"
 	"github.com/hift-go/hift/io/gguf"
 )
 
@@ -448,4 +451,75 @@ func TestTokenizeLongLine(t *testing.T) {
 		t.Errorf("1 MB text: decoded back %d bytes (err %v), want the %d bytes given", len(back), err, len(text))
 	}
 	t.Logf("1 MB text: %d bytes of ids JSON", len(ids))
+}
+
+// TestExportAdapterDType: export --adapter honours --dtype f16/bf16 (it wrote F32 whatever --dtype said) and
+// llama.cpp applies the F16 adapter as the F32 one (logits within 2e-3, LoRA B rounded to float16); a block
+// quantization is refused (rank-8 rows do not fill a block), and a folder without adapter_config.json is
+// named as not a LoRA folder.
+func TestExportAdapterDType(t *testing.T) {
+	dir := t.TempDir()
+	base := repoPath("examples", "tiny-llama")
+	run := filepath.Join(dir, "lora-run")
+	if code, _, stderr := runCLI(t, "train", "--model", base, "--data", repoPath("examples", "data", "opticks-queries.jsonl"), "--seq-len", "32",
+		"--batch-size", "2", "--steps", "3", "--lr", "1e-2", "--lora", "--output", run); code != 0 {
+		t.Fatalf("train --lora: exit %d: %s", code, stderr)
+	}
+	baseFile := filepath.Join(dir, "base.gguf")
+	exportGGUF(t, base, "f32", baseFile)
+	files := map[string]string{}
+	for _, d := range []string{"f32", "f16", "bf16"} {
+		files[d] = filepath.Join(dir, "lora-"+d+".gguf")
+		if code, _, stderr := runCLI(t, "export", "--model", base, "--adapter", run, "--dtype", d, "--out", files[d]); code != 0 {
+			t.Fatalf("export --adapter --dtype %s: exit %d: %s", d, code, stderr)
+		}
+		g, err := gguf.Open(files[d])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ti := range g.Tensors {
+			if got := strings.ToLower(gguf.TypeName(ti.Type)); got != d {
+				t.Errorf("--dtype %s: %s is %s", d, ti.Name, got)
+			}
+		}
+		g.Close()
+	}
+	for _, c := range []struct{ args []string }{
+		{[]string{"--adapter", run, "--dtype", "q8_0"}},
+		{[]string{"--adapter", base}},
+	} {
+		code, _, stderr := runCLI(t, append([]string{"export", "--model", base, "--out", filepath.Join(dir, "x.gguf")}, c.args...)...)
+		if code != 2 || (!strings.Contains(stderr, "f32, f16 or bf16") && !strings.Contains(stderr, "not a PEFT LoRA folder")) {
+			t.Errorf("export %v: exit %d: %s", c.args, code, stderr)
+		}
+	}
+	validators.Require(t, "node-llama-cpp")
+	tok, err := tokenizer.Load(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := tok.Encode("Query 1. Do not Bodies act upon Light at a distance?", false)
+	js, _ := json.Marshal([][]int{ids})
+	seqPath := filepath.Join(dir, "seqs.json")
+	if err := os.WriteFile(seqPath, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logits := map[string][][][]float64{}
+	for _, d := range []string{"f32", "f16"} {
+		var res struct {
+			Logits [][][]float64 `json:"logits"`
+		}
+		validators.Run(t, &res, []string{"node-llama-cpp"}, "llama_logits_lora.mjs", seqPath, baseFile, files[d])
+		logits[d] = res.Logits
+	}
+	maxAbs := 0.0
+	for p := range logits["f32"][0] {
+		for v := range logits["f32"][0][p] {
+			maxAbs = math.Max(maxAbs, math.Abs(logits["f32"][0][p][v]-logits["f16"][0][p][v]))
+		}
+	}
+	t.Logf("llama.cpp logits with the F16 vs the F32 adapter: max |Δ| %.3g over %d positions", maxAbs, len(ids))
+	if maxAbs > 2e-3 || math.IsNaN(maxAbs) {
+		t.Errorf("the F16 adapter moves llama.cpp's logits by %g (> 2e-3)", maxAbs)
+	}
 }
