@@ -41,7 +41,9 @@ hift_gguf_pooling; a RoBERTa exported by hift comes back as a BERT computing the
 is row i; RoBERTa's left-padded batches, whose positions skip the padding, are the exception). --format
 onnx recovers the HF checkpoint from a model.onnx whose initializers carry HF names (hift's own exports,
 optimum's exports of the same architectures; the config comes from the file's metadata or a config.json
-beside it). A tensor hift cannot place is an error, never dropped.
+beside it). A tensor hift cannot place is an error, never dropped. A vocab-only GGUF gives just the
+tokenizer files; a LoRA adapter GGUF (general.type adapter) and one part of a llama-gguf-split file are
+refused by what they are (merge the parts with llama-gguf-split --merge first).
 
 The folder is written complete or not at all: everything goes to a hidden folder beside --out, renamed into
 place at the end. A non-empty --out is refused unless --overwrite, which replaces it whole.`,
