@@ -3,6 +3,7 @@ package gguf
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -40,6 +41,13 @@ func Open(path string) (*File, error) {
 	g := &File{Path: path, KV: map[string]any{}, f: f}
 	if err := g.parse(); err != nil {
 		f.Close()
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			size := int64(-1)
+			if st, serr := os.Stat(path); serr == nil {
+				size = st.Size()
+			}
+			return nil, fmt.Errorf("gguf: %s: %w: the file ends there, it is truncated (%d bytes)", path, err, size)
+		}
 		return nil, fmt.Errorf("gguf: %s: %w", path, err)
 	}
 	return g, nil
@@ -179,8 +187,11 @@ func (g *File) parse() error {
 			return fmt.Errorf("tensor %d: %w", i, err)
 		}
 		var nd uint32
-		if err := rd(&nd); err != nil || nd > 8 {
-			return fmt.Errorf("tensor %q: bad rank", short(name))
+		if err := rd(&nd); err != nil {
+			return fmt.Errorf("tensor %q: rank: %w", short(name), err)
+		}
+		if nd > 8 {
+			return fmt.Errorf("tensor %q: bad rank %d", short(name), nd)
 		}
 		ti := TensorInfo{Name: name, Shape: make([]int, nd)}
 		for j := 0; j < int(nd); j++ {
