@@ -16,7 +16,7 @@ import (
 	"github.com/hift-go/hift/io/torchbin"
 )
 
-// runExportAdapter writes the PEFT adapter in opts.Adapter (adapter_config.json + adapter_model.safetensors,
+// runExportAdapter writes the PEFT adapter in opts.Adapter (adapter_config.json + adapter_model.safetensors or .bin,
 // as `hift train --lora` saves it) as a llama.cpp LoRA GGUF for the base model opts.Model.
 func runExportAdapter(opts *ExportOptions) error {
 	mix, err := gguf.ParseMix(opts.DType)
@@ -71,7 +71,7 @@ func runExportAdapter(opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	ad, err := safetensors.Open(filepath.Join(opts.Adapter, "adapter_model.safetensors"))
+	ad, err := torchbin.OpenAdapter(opts.Adapter) // adapter_model.safetensors, or older PEFT's adapter_model.bin
 	if err != nil {
 		return badInput("--adapter: %v", err)
 	}
