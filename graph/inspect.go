@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -96,8 +97,21 @@ func Inspect(path string) (*Inspection, error) {
 		}
 		if err == nil {
 			var m *Model
-			if m, err = NewModel(cfg); err == nil {
+			class := strings.Join(cfg.Architectures, ",")
+			m, err = NewModel(cfg)
+			headless := false
+			if err != nil {
+				// A bare encoder (BertModel/RobertaModel, as hift import writes llama.cpp's bert GGUFs) has no
+				// class of its own: described as the encoder without a head.
+				if hm, ok, _, herr := GGUFExportModel(cfg); herr == nil && ok {
+					m, err, headless = hm, nil, true
+				}
+			}
+			if err == nil {
 				in.Architecture, in.Task = m.Class, m.Task
+				if headless {
+					in.Architecture, in.Task = class+" (encoder without a task head)", "embeddings"
+				}
 				nm := m.MatchNames(ck.Names())
 				in.AddedPrefix, in.Ignored, in.Missing, in.Unexpected = nm.AddedPrefix, nm.Ignored, nm.Missing, nm.Unexpected
 				for _, name := range nm.Ignored {
@@ -111,7 +125,11 @@ func Inspect(path string) (*Inspection, error) {
 						specs[p.Name] = p
 					}
 				}
-				for _, u := range m.Units {
+				units := m.Units
+				if headless && len(units) > 0 {
+					units = units[:len(units)-1] // the stand-in head GGUFExportModel built on
+				}
+				for _, u := range units {
 					var n int64
 					for _, p := range u.Params {
 						n += int64(specs[p].NumElements())

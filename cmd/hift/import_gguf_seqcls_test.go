@@ -54,3 +54,24 @@ func TestImportedBertSeqClsInitHead(t *testing.T) {
 	}
 	t.Logf("imported BertModel + --init-head for seq_cls creates %v", want)
 }
+
+// TestInspectImportedBertModel: `hift inspect` describes the BertModel that import writes for a bert GGUF as
+// the encoder without a task head (its units and parameters), not as an unknown architecture.
+func TestInspectImportedBertModel(t *testing.T) {
+	c := encoderCases(t)[0]
+	_, back, _ := exportImportEncoder(t, initEncoder(t, c), "f32", "mean")
+	code, stdout, stderr := runCLI(t, "inspect", back)
+	if code != 0 {
+		t.Fatalf("inspect: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"BertModel (encoder without a task head)", "bert.encoder.layer.1"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("inspect of an imported BertModel lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, bad := range []string{"unknown", "classifier", "missing"} {
+		if strings.Contains(stdout, bad) {
+			t.Errorf("inspect of an imported BertModel mentions %q:\n%s", bad, stdout)
+		}
+	}
+}
