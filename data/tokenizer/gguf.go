@@ -57,13 +57,9 @@ func (t *Tokenizer) ggufMetadata() ([]gguf.KV, error) {
 	if t.family != FamilyByteLevelBPE {
 		return nil, fmt.Errorf("tokenizer %s: GGUF export supports byte-level BPE and SentencePiece-style BPE tokenizer.json and SentencePiece tokenizer.model, not %s", t.path, t.family)
 	}
-	path := t.path
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, "tokenizer.json")
-	}
-	raw, err := readMaybeGzip(path)
+	raw, path, err := t.sourceFile("tokenizer.json")
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+		return nil, err
 	}
 	var tj struct {
 		PreTokenizer json.RawMessage `json:"pre_tokenizer"`
@@ -244,4 +240,18 @@ func ggufNoTokenizerHint(kv map[string]any) string {
 		return "; it is part of a split GGUF: use the first part"
 	}
 	return ""
+}
+
+// sourceFile reads the file the tokenizer was loaded from (name inside it when that was a folder), gzipped or
+// not, for the GGUF writers that copy its vocabulary; it returns the bytes and the file's path.
+func (t *Tokenizer) sourceFile(name string) ([]byte, string, error) {
+	path := t.path
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, name)
+	}
+	raw, err := readMaybeGzip(path)
+	if err != nil {
+		return nil, path, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	return raw, path, nil
 }

@@ -33,8 +33,7 @@ const (
 // merged by rank; a final symbol that is not a token becomes the tokens of its single bytes, where they exist.
 // It is the model of a Tokenizer read by LoadGGUF, which then has no separate added tokens or pre-tokenizer.
 type llamaBPE struct {
-	tokens   []string
-	ids      map[string]int
+	tokenTable
 	attrs    []int
 	ranks    map[[2]string]int
 	split    *llamaSplitter
@@ -50,7 +49,7 @@ func newLlamaBPE(tokens []string, attrs []int, merges []string, pre llamaPreType
 	if err != nil {
 		return nil, fmt.Errorf("pre type %s: %w", pre.name, err)
 	}
-	m := &llamaBPE{tokens: tokens, attrs: attrs, ids: make(map[string]int, len(tokens)), ranks: make(map[[2]string]int, len(merges)), split: sp, pre: pre}
+	m := &llamaBPE{tokenTable: tokenTable{tokens: tokens, ids: make(map[string]int, len(tokens))}, attrs: attrs, ranks: make(map[[2]string]int, len(merges)), split: sp, pre: pre}
 	for id, t := range tokens {
 		m.ids[t] = id
 		if attrs[id]&(attrControl|attrUserDefined|attrUnknown) != 0 {
@@ -70,21 +69,6 @@ func newLlamaBPE(tokens []string, attrs []int, merges []string, pre llamaPreType
 	}
 	return m, nil
 }
-
-func (m *llamaBPE) tokenToID(tok string) (int, bool) {
-	id, ok := m.ids[tok]
-	return id, ok
-}
-
-func (m *llamaBPE) idToToken(id int) (string, bool) {
-	if id < 0 || id >= len(m.tokens) {
-		return "", false
-	}
-	return m.tokens[id], true
-}
-
-func (m *llamaBPE) maxID() int { return len(m.tokens) - 1 }
-func (m *llamaBPE) size() int  { return len(m.tokens) }
 
 // tokenize encodes a whole text (the Tokenizer hands it over unsplit) with special-token parsing.
 func (m *llamaBPE) tokenize(text string, dst []int) ([]int, error) {

@@ -3,8 +3,6 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -20,13 +18,9 @@ import (
 var bytePiece = regexp.MustCompile(`^<0x[0-9A-Fa-f]{2}>$`)
 
 func (t *Tokenizer) ggufSPMFromBPE() ([]gguf.KV, error) {
-	path := t.path
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, "tokenizer.json")
-	}
-	raw, err := readMaybeGzip(path)
+	raw, path, err := t.sourceFile("tokenizer.json")
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+		return nil, err
 	}
 	var tj struct {
 		Normalizer   json.RawMessage `json:"normalizer"`

@@ -3,8 +3,6 @@ package tokenizer
 import (
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/hift-go/hift/io/gguf"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -14,13 +12,9 @@ import (
 // tokenizer.ggml.model "llama", every piece with its score and type (1 normal, 2 unknown, 3 control,
 // 4 user-defined, 5 unused, 6 byte), the special ids, add_bos/add_eos and add_space_prefix.
 func (t *Tokenizer) ggufSentencePiece() ([]gguf.KV, error) {
-	path := t.path
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, "tokenizer.model")
-	}
-	raw, err := readMaybeGzip(path)
+	raw, path, err := t.sourceFile("tokenizer.model")
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+		return nil, err
 	}
 	var tokens []string
 	var scores []float32

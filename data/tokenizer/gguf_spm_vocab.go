@@ -13,11 +13,10 @@ import (
 // and the special ids with llama.cpp's defaults for the model. It implements model, so that a Tokenizer whose
 // pre-tokenizer, normalizer and added-token matching are off hands it the whole text (see encode).
 type spmWPMVocab struct {
+	tokenTable
 	wpm    bool // "bert" (WordPiece); else "llama" (SentencePiece)
-	tokens []string
 	scores []float32
 	attrs  []uint32
-	ids    map[string]int
 	maxLen int // longest token in bytes
 
 	special []int // cache_special_tokens: control/user-defined/unknown ids, longest text first
@@ -125,8 +124,8 @@ func newSPMWPMVocab(kv map[string]any, path string, wpm bool) (*spmWPMVocab, err
 		return nil, fmt.Errorf("tokenizer: %s: no tokenizer.ggml.tokens", path)
 	}
 	n := len(toks)
-	v := &spmWPMVocab{wpm: wpm, tokens: make([]string, n), scores: make([]float32, n), attrs: make([]uint32, n),
-		ids: make(map[string]int, n), lowercase: true}
+	v := &spmWPMVocab{tokenTable: tokenTable{tokens: make([]string, n), ids: make(map[string]int, n)}, wpm: wpm,
+		scores: make([]float32, n), attrs: make([]uint32, n), lowercase: true}
 	scores, hasScores := kv["tokenizer.ggml.scores"].([]any)
 	if hasScores && len(scores) < n {
 		return nil, fmt.Errorf("tokenizer: %s: %d tokenizer.ggml.scores for %d tokens", path, len(scores), n)
@@ -394,22 +393,6 @@ func (v *spmWPMVocab) encode(text string, parseSpecial bool, dst []int) ([]int, 
 func (v *spmWPMVocab) tokenize(text string, dst []int) ([]int, error) {
 	return v.encode(text, true, dst)
 }
-
-func (v *spmWPMVocab) tokenToID(tok string) (int, bool) {
-	id, ok := v.ids[tok]
-	return id, ok
-}
-
-func (v *spmWPMVocab) idToToken(id int) (string, bool) {
-	if id < 0 || id >= len(v.tokens) {
-		return "", false
-	}
-	return v.tokens[id], true
-}
-
-func (v *spmWPMVocab) maxID() int { return len(v.tokens) - 1 }
-
-func (v *spmWPMVocab) size() int { return len(v.tokens) }
 
 func (v *spmWPMVocab) tokenText(id int) string {
 	if id < 0 || id >= len(v.tokens) {

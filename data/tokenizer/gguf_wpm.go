@@ -3,8 +3,6 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/hift-go/hift/io/gguf"
@@ -14,13 +12,9 @@ import (
 // it: tokenizer.ggml.model "bert", tokens in "phantom space" form ("##x" → "x", a word-initial "x" → "▁x",
 // "[...]" kept), special added tokens as control tokens, and the [UNK]/[SEP]/[PAD]/[CLS]/[MASK] ids.
 func (t *Tokenizer) ggufWordPiece() ([]gguf.KV, error) {
-	path := t.path
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, "tokenizer.json")
-	}
-	raw, err := readMaybeGzip(path)
+	raw, path, err := t.sourceFile("tokenizer.json")
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+		return nil, err
 	}
 	var tj struct {
 		Normalizer  json.RawMessage `json:"normalizer"`
