@@ -3,7 +3,6 @@ package main
 import (
 	"compress/gzip"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/hift-go/hift/graph"
 	"github.com/hift-go/hift/internal/validators"
 )
@@ -107,25 +105,7 @@ func hiftLastHidden(t *testing.T, model string, ids []int) []float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := make([]int64, len(ids))
-	for i, id := range ids {
-		in[i] = int64(id)
-	}
-	res, err := graph.RunForward(be, m, w, map[string]*tensors.Tensor{"input_ids": tensors.FromFlatDataAndDimensions(in, 1, len(ids))}, graph.ForwardOptions{Hidden: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := -1
-	for k := range res {
-		var i int
-		if _, err := fmt.Sscanf(k, "hidden_states.%d", &i); err == nil && i > last {
-			last = i
-		}
-	}
-	if last < 0 {
-		t.Fatal("forward returned no hidden states")
-	}
-	return tensors.MustCopyFlatData[float32](res[fmt.Sprintf("hidden_states.%d", last)])
+	return (&headless{m, w, be}).lastHidden(t, ids)
 }
 
 func gunzip(t *testing.T, src, dst string) {
